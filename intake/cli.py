@@ -1,0 +1,210 @@
+"""The ``intake`` command: one handler turns exceptions into messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from pathlib import Path
+
+from intake import __version__, config as configuration
+from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.logs import setup_logging
+from intake.models import Document, Status
+
+log = logging.getLogger("intake")
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every ``intake`` command (also listed in ``intake --help``)."""
+
+    OK = 0  # everything done: every document queued (or delivered)
+    SOFTWARE = 1  # an unexpected internal error (a bug: please report it)
+    USAGE = 2  # wrong command-line arguments
+    CONFIG = 3  # the configuration or a template is invalid
+    ENVIRONMENT = 4  # something intake needs is missing on this machine (tesseract, a key)
+    REVIEW = 10  # some documents are held for the advisor to review
+    REJECTED = 11  # some files could not be processed and were quarantined
+    DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
+
+
+EPILOG = "exit codes:\n" + "\n".join(
+    f"  {code.value:>3}  {code.name.lower()}: {_doc}"
+    for code, _doc in (
+        (ExitCode.OK, "every document queued or delivered"),
+        (ExitCode.SOFTWARE, "internal error (a bug)"),
+        (ExitCode.USAGE, "wrong arguments"),
+        (ExitCode.CONFIG, "invalid configuration or template"),
+        (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
+        (ExitCode.REVIEW, "some documents held for review"),
+        (ExitCode.REJECTED, "some files rejected and quarantined"),
+        (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+    )
+)
+
+
+def _load_config(args: argparse.Namespace) -> configuration.Config:
+    return configuration.load(args.config)
+
+
+def _preflight(config: configuration.Config) -> None:
+    """Check the machine before any work starts: tesseract, languages, templates."""
+    from intake.ocr.tesseract import check_languages
+    from intake.routing.templates import load_templates
+
+    check_languages(config.ocr.languages, config.ocr.tesseract)
+    load_templates(config.routing.templates)
+
+
+def _line(doc: Document) -> str:
+    destination = doc.route.destination if doc.route else "-"
+    pages = ",".join(str(n) for n in doc.page_numbers) or "-"
+    reason = f"  ({doc.reason})" if doc.reason else ""
+    return (
+        f"{doc.source.path.name}  pages {pages}  {doc.authority or '-'}  {doc.form_id or '-'}  "
+        f"{doc.confidence:.2f}  {destination}  {doc.status}{reason}"
+    )
+
+
+def cmd_process(args: argparse.Namespace) -> ExitCode:
+    from intake.pipeline import Pipeline
+    from intake.progress import ProgressLine
+    from intake.delivery import deliver_outbox, enqueue
+
+    config = _load_config(args)
+    _preflight(config)
+    counts = {"review": 0, "rejected": 0}
+    out = sys.stdout
+    with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
+        with Pipeline(config, work=Path(tmp)) as pipeline:
+            for result in pipeline.run([Path(p) for p in args.files], progress=bar.update):
+                if result.rejection is not None:
+                    counts["rejected"] += 1
+                    rejection = result.rejection
+                    if args.json:
+                        out.write(json.dumps(rejection.to_json(), ensure_ascii=False) + "\n")
+                    else:
+                        out.write(f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})\n")
+                    continue
+                for doc in result.documents:
+                    if doc.status is Status.QUEUED and not args.dry_run:
+                        enqueue(doc, config)
+                    counts["review"] += doc.status is Status.REVIEW
+                    out.write(json.dumps(doc.to_json(), ensure_ascii=False) + "\n" if args.json else _line(doc) + "\n")
+                out.flush()
+    undelivered = 0
+    if not args.dry_run and not args.no_send:
+        undelivered = deliver_outbox(config)
+    if counts["rejected"]:
+        return ExitCode.REJECTED
+    if counts["review"]:
+        return ExitCode.REVIEW
+    return ExitCode.DELIVERY if undelivered else ExitCode.OK
+
+
+def cmd_send(args: argparse.Namespace) -> ExitCode:
+    from intake.delivery import deliver_outbox
+
+    config = _load_config(args)
+    return ExitCode.DELIVERY if deliver_outbox(config) else ExitCode.OK
+
+
+def cmd_outbox(args: argparse.Namespace) -> ExitCode:
+    from intake.delivery import outbox_lines
+
+    config = _load_config(args)
+    for line in outbox_lines(config):
+        print(line)
+    return ExitCode.OK
+
+
+def cmd_config_check(args: argparse.Namespace) -> ExitCode:
+    config = _load_config(args)
+    _preflight(config)
+    where = args.config or "built-in defaults"
+    print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations)")
+    return ExitCode.OK
+
+
+def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
+    from intake.routing.templates import load_templates
+
+    config = _load_config(args)
+    templates = load_templates(config.routing.templates)
+    for template in templates:
+        print(f"{template.id}  {template.authority}  {template.code}  {template.language}  "
+              f"{template.pages} page(s)  {len(template.zones)} zones  OK")  # fmt: skip
+    return ExitCode.OK
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${configuration.ENV_VAR})")
+    parser.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intake",
+        description="Scanned forms in, signed and encrypted packages out, to the right agency.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"intake {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], ExitCode], help: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help, description=help, epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        _common(command)
+        command.set_defaults(handler=handler)
+        return command
+
+    process = add("process", cmd_process, "Process scanned files: one line (or JSON object) per document.")
+    process.add_argument("files", nargs="+", metavar="FILE", help="PDF, TIFF, JPEG or PNG files")
+    process.add_argument("--json", action="store_true", help="one JSON object per document per line")
+    process.add_argument("--dry-run", action="store_true", help="do everything except queue and send")
+    process.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
+    add("send", cmd_send, "Deliver what is due in the outbox.")
+    add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
+    config = sub.add_parser("config", help="Configuration commands.")
+    config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = config_sub.add_parser("check", help="Validate the configuration and the machine, without running.")
+    _common(check)
+    check.set_defaults(handler=cmd_config_check)
+    templates = sub.add_parser("templates", help="Form template commands.")
+    templates_sub = templates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tcheck = templates_sub.add_parser("check", help="Validate every form template and list them.")
+    _common(tcheck)
+    tcheck.set_defaults(handler=cmd_templates_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(json_lines=args.log_json, verbosity=args.verbose)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return ExitCode.CONFIG
+    except TemplateError as exc:
+        log.error("template error: %s", exc)
+        return ExitCode.CONFIG
+    except EnvironmentProblem as exc:
+        log.error("%s", exc)
+        return ExitCode.ENVIRONMENT
+    except IntakeError as exc:
+        log.error("%s", exc)
+        return ExitCode.SOFTWARE
+    except KeyboardInterrupt:
+        log.error("interrupted: files not yet processed are untouched; queued documents stay in the outbox")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

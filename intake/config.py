@@ -1,0 +1,252 @@
+"""The configuration: one TOML file, validated by pydantic before any work starts."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from intake.errors import ConfigError
+
+ENV_VAR = "INTAKE_CONFIG"
+AUTHORITIES = (
+    "AVI", "DVV", "ELY", "MIGRI", "MML", "OIKEUSAPU",
+    "POLIISI", "RISE", "TE", "ULOSOTTO", "VERO", "KELA",
+)  # fmt: skip
+_ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CaptureConfig(_Strict):
+    """Limits and resolution for reading input files."""
+
+    work_dpi: int = Field(300, ge=150, le=600)
+    max_pages: int = Field(200, ge=1, le=5000)
+    max_megapixels: float = Field(60.0, gt=0, le=180)
+    file_timeout_s: float = Field(300.0, gt=0)
+    page_timeout_s: float = Field(60.0, gt=0)
+    blank_ink_ratio: float = Field(0.0015, ge=0, le=0.05)
+
+
+class OcrConfig(_Strict):
+    """Tesseract: languages and parallelism."""
+
+    languages: list[str] = Field(default_factory=lambda: ["fin", "swe", "eng"], min_length=1)
+    workers: int = Field(0, ge=0, le=64, description="0 = one worker per core")
+    tesseract: str = "tesseract"
+
+    @property
+    def lang(self) -> str:
+        return "+".join(self.languages)
+
+
+class Rule(_Strict):
+    """A routing rule: when every given criterion matches, send to ``destination``."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    destination: str
+    authority: list[str] = Field(default_factory=list)
+    form: list[str] = Field(default_factory=list)
+    language: list[str] = Field(default_factory=list)
+    municipality: list[str] = Field(default_factory=list)
+    postal_code: list[str] = Field(default_factory=list, description="prefixes, e.g. '00' or '001'")
+
+    @field_validator("authority", "form", "language", "municipality", "postal_code", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("authority")
+    @classmethod
+    def _known_authority(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if code not in AUTHORITIES:
+                raise ValueError(f"unknown authority {code!r} (known: {', '.join(AUTHORITIES)})")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if code not in ("fi", "sv"):
+                raise ValueError(f"unknown language {code!r} (known: fi, sv)")
+        return value
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal_prefix(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not re.fullmatch(r"\d{1,5}", prefix):
+                raise ValueError(f"postal code prefix {prefix!r} is not 1-5 digits")
+        return value
+
+
+class RoutingConfig(_Strict):
+    """Templates, the review threshold and the routing rules (first match wins)."""
+
+    templates: Path | None = Field(None, description="extra template folder")
+    review_threshold: float = Field(0.80, ge=0.5, le=1.0)
+    field_threshold: float = Field(0.60, ge=0.0, le=1.0)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RoutingConfig:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+
+class Destination(_Strict):
+    """A receiving agency's registry address and S/MIME certificate."""
+
+    address: str
+    certificate: Path | None = Field(None, description="PEM certificate to encrypt to")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not _ADDRESS.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+
+class TlsMode(StrEnum):
+    STARTTLS = "starttls"  # port 587: STARTTLS is required, never plain text
+    IMPLICIT = "implicit"  # port 465: TLS from the first byte
+
+
+class SmtpConfig(_Strict):
+    """The mail server intake delivers through; TLS is always required."""
+
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    tls: TlsMode = TlsMode.STARTTLS
+    ca_file: Path | None = Field(None, description="CA bundle; default: the system's")
+    username: str | None = None
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    helo: str | None = None
+
+
+class SmimeConfig(_Strict):
+    """Signing key of this service point; packages are signed, then encrypted."""
+
+    certificate: Path | None = None
+    key: Path | None = None
+    require_encryption: bool = True
+
+    @model_validator(mode="after")
+    def _pair(self) -> SmimeConfig:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("certificate and key go together: give both or neither")
+        return self
+
+
+class RetryConfig(_Strict):
+    """Back-off for temporary delivery failures (Postfix-like)."""
+
+    first_s: float = Field(300.0, gt=0)
+    max_s: float = Field(4000.0, gt=0)
+    give_up_after_s: float = Field(5 * 24 * 3600.0, gt=0)
+
+
+class TransportConfig(_Strict):
+    """Where packages wait and how they leave."""
+
+    spool: Path = Path("var")
+    sender: str = "intake@localhost.localdomain"
+    service_point: str = Field("asiointipiste", pattern=r"^[A-Za-z0-9_.-]+$")
+    smtp: SmtpConfig = SmtpConfig()
+    smime: SmimeConfig = SmimeConfig()
+    retry: RetryConfig = RetryConfig()
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not _ADDRESS.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    capture: CaptureConfig = CaptureConfig()
+    ocr: OcrConfig = OcrConfig()
+    routing: RoutingConfig = RoutingConfig()
+    destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
+    transport: TransportConfig = TransportConfig()
+    source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _rules_name_destinations(self) -> Config:
+        for index, rule in enumerate(self.routing.rules):
+            if rule.destination not in self.destinations:
+                known = ", ".join(sorted(self.destinations)) or "none defined"
+                raise ValueError(
+                    f"routing.rules[{index}] ({rule.id}): unknown destination "
+                    f"{rule.destination!r} (known: {known})"
+                )
+        return self
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make relative paths in the file relative to the file's own folder."""
+
+    def fix(section: dict[str, Any], key: str) -> None:
+        value = section.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            section[key] = str(base / value)
+
+    routing = data.get("routing", {})
+    if isinstance(routing, dict):
+        fix(routing, "templates")
+    for dest in (data.get("destinations") or {}).values():
+        if isinstance(dest, dict):
+            fix(dest, "certificate")
+    transport = data.get("transport", {})
+    if isinstance(transport, dict):
+        fix(transport, "spool")
+        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key"))):
+            section = transport.get(sub)
+            if isinstance(section, dict):
+                for key in keys:
+                    fix(section, key)
+
+
+def load(path: Path | str | None = None) -> Config:
+    """Read and validate the configuration; ``None`` means $INTAKE_CONFIG or defaults."""
+    if path is None:
+        env = os.environ.get(ENV_VAR)
+        if not env:
+            return Config()
+        path = env
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+    _resolve_paths(data, path.resolve().parent)
+    try:
+        return Config.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{message}{more}", file=str(path), key=key) from exc

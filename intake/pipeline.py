@@ -1,0 +1,177 @@
+"""The pipeline, top to bottom: capture → ocr → routing → transport.
+
+Pages are analysed in worker processes (one Tesseract thread each, one worker per core);
+documents are assembled, routed and packaged in the parent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from intake import capture, spool
+from intake.config import Config
+from intake.errors import BadInputError, IntakeError, OcrError
+from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
+from intake.routing.documents import decide, split
+from intake.routing.recognise import recognise
+from intake.routing.templates import load_templates
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (pages done, pages known so far)
+
+
+def analyse_page(source: SourceFile, number: int, config: Config, work: Path) -> PageAnalysis:
+    """Everything done to one page: load, clean, recognise, keep the archival copy."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    image, dpi = capture.load_page(source, number, config.capture)
+    page = capture.clean(image, dpi, number=number, config=config.capture, tesseract=config.ocr.tesseract)
+    seconds["capture"] = time.perf_counter() - started
+    archive = work / f"{source.sha256[:16]}-p{number:04d}.png"
+    if page.blank:
+        return PageAnalysis(
+            number, _blank_identity(), True, page.rotation, page.skew, page.orientation_confident,
+            page.flags, {}, {}, None, page.archive_dpi, seconds,
+        )  # fmt: skip
+    started = time.perf_counter()
+    spool.save_image(page.image, archive, dpi=page.archive_dpi)
+    seconds["archive"] = time.perf_counter() - started
+    templates = load_templates(config.routing.templates)
+    found = recognise(page, templates, lang=config.ocr.lang, tesseract=config.ocr.tesseract)
+    seconds.update(found.seconds)
+    return PageAnalysis(
+        number, found.identity, False, page.rotation, page.skew, page.orientation_confident,
+        page.flags, found.fields, found.checkboxes, archive, page.archive_dpi, seconds,
+    )  # fmt: skip
+
+
+def _blank_identity() -> PageIdentity:
+    return PageIdentity(None, 0, 0.0, "blank page")
+
+
+@dataclass
+class FileResult:
+    """The outcome for one input file: its documents, or why it was rejected."""
+
+    path: Path
+    documents: list[Document]
+    rejection: Rejection | None = None
+    pages: list[PageAnalysis] | None = None
+
+
+def workers(config: Config) -> int:
+    return config.ocr.workers or max(1, len(os.sched_getaffinity(0)))
+
+
+class Pipeline:
+    """Runs files through the stages with a pool of page workers."""
+
+    def __init__(self, config: Config, *, work: Path) -> None:
+        self.config = config
+        self.work = work
+        self.templates = load_templates(config.routing.templates)
+        self._pool = ProcessPoolExecutor(max_workers=workers(config))
+        self._broken = False
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, paths: Iterable[Path], *, progress: Progress | None = None) -> Iterator[FileResult]:
+        """Process ``paths``; yields one FileResult per file, in order. Never raises for a bad file."""
+        inspected = [(path, self._inspect(path)) for path in paths]
+        total = sum(item.page_count for _, item in inspected if isinstance(item, SourceFile))
+        # Pages of the next files are submitted while this one finishes, so that every core
+        # stays busy across file boundaries; the look-ahead is bounded to keep memory flat.
+        ahead: deque[tuple[SourceFile, list[Future[PageAnalysis]]]] = deque()
+        queue = deque(inspected)
+        done = 0
+        while queue or ahead:
+            while queue and (not ahead or sum(len(f) for _, f in ahead) < 4 * workers(self.config)):
+                path, item = queue.popleft()
+                if isinstance(item, Rejection):
+                    if not ahead:
+                        yield FileResult(path, [], item)
+                        continue
+                    queue.appendleft((path, item))
+                    break
+                ahead.append((item, self._submit(item)))
+            if not ahead:
+                continue
+            source, pending = ahead.popleft()
+            result = self._collect(source, pending)
+            if self._broken:
+                ahead = deque((item, self._submit(item)) for item, _ in ahead)
+                self._broken = False
+            done += source.page_count
+            if progress:
+                progress(done, total)
+            yield result
+
+    def _submit(self, source: SourceFile) -> list[Future[PageAnalysis]]:
+        return [
+            self._pool.submit(analyse_page, source, number, self.config, self.work)
+            for number in range(1, source.page_count + 1)
+        ]
+
+    def _inspect(self, path: Path) -> SourceFile | Rejection:
+        try:
+            return capture.inspect(path, self.config.capture)
+        except BadInputError as exc:
+            return self._reject(path, None, exc)
+        except OSError as exc:
+            return self._reject(path, None, BadInputError(f"cannot read the file: {exc.strerror}"))
+
+    def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
+        rejection = Rejection(path, sha256, exc.code, str(exc))
+        rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
+        log.warning("rejected %s: %s", path.name, rejection.reason)
+        return rejection
+
+    def _restart_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(max_workers=workers(self.config))
+        self._broken = True
+
+    def _collect(self, source: SourceFile, pending: list[Future[PageAnalysis]], *, retry: bool = True) -> FileResult:
+        timeout = self.config.capture.file_timeout_s
+        deadline = time.monotonic() + timeout
+        pages = []
+        try:
+            for future in pending:
+                pages.append(future.result(timeout=max(0.1, deadline - time.monotonic())))
+        except TimeoutError:
+            for future in pending:
+                future.cancel()
+            failure = BadInputError(f"processing took longer than {timeout:.0f} s")
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
+        except BadInputError as exc:
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, exc))
+        except BrokenProcessPool:
+            # A worker died (out of memory, a decoder crash) and took every pending page with
+            # it. Retry this file alone in a fresh pool: if it breaks again it is the culprit.
+            self._restart_pool()
+            if retry:
+                return self._collect(source, self._submit(source), retry=False)
+            failure = BadInputError("a worker process died while reading this file")
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
+        except (OcrError, IntakeError) as exc:
+            failure = BadInputError(f"page {len(pages) + 1}: {exc}")
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
+        documents = [decide(doc, self.templates, self.config) for doc in split(source, pages)]
+        return FileResult(source.path, documents, pages=pages)
+
+
+def held(documents: Iterable[Document]) -> int:
+    return sum(1 for doc in documents if doc.status is Status.REVIEW)

@@ -1,0 +1,95 @@
+"""Build a form template from its blank PDF: identifying text per page, plus zones."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from intake.routing.pdftext import PdfLine, lines
+from intake.routing.templates import A4_MM, Template, Zone
+
+log = logging.getLogger(__name__)
+
+# The bands that identify a page: the header (authority, title, code, intro text) and the
+# footer (form code and version, page x (n)). Customers write in neither, and a classifier
+# only needs to read these strips, not the whole page.
+HEADER_MAX = 0.16
+FOOTER_MIN = 0.88
+LABEL_CLEARANCE_MM = 10.0
+
+
+def header_end(zones: list[Zone], page: int) -> float:
+    """Where a page's header band ends (mm): above the first field and its label."""
+    tops = [zone.box[1] for zone in zones if zone.page == page]
+    limit = HEADER_MAX * A4_MM[1]
+    if tops:
+        limit = min(limit, min(tops) - LABEL_CLEARANCE_MM)
+    return max(limit, 0.08 * A4_MM[1])
+
+
+def identifying_lines(printed: list[PdfLine], zones: list[Zone], page: int) -> list[str]:
+    """The printed lines of ``page`` that lie in its header or footer band."""
+    top = header_end(zones, page)
+    bottom = FOOTER_MIN * A4_MM[1]
+    return [line.text for line in printed if line.page == page and (line.y1 <= top or line.y0 >= bottom)]
+
+
+def build_template(
+    blank_pdf: Path,
+    /,
+    *,
+    form_id: str,
+    authority: str,
+    code: str,
+    language: str,
+    title: str,
+    zones: list[dict[str, Any]],
+) -> Template:
+    """A validated template for ``blank_pdf`` with the given zones."""
+    printed = lines(blank_pdf)
+    pages = max((line.page for line in printed), default=1)
+    parsed = [Zone.model_validate(zone) for zone in zones]
+    identify = [
+        {"page": page, "text": " ".join(identifying_lines(printed, parsed, page))}
+        for page in range(1, pages + 1)
+    ]
+    return Template.model_validate(
+        {
+            "id": form_id, "authority": authority, "code": code, "language": language,
+            "title": title, "pages": pages, "blank_pdf": blank_pdf.name,
+            "identify": identify, "zones": parsed, "folder": blank_pdf.parent,
+        }
+    )  # fmt: skip
+
+
+def write_template(template: Template, folder: Path) -> Path:
+    """Write ``template`` and a copy of its blank PDF into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{template.id}.json"
+    if template.blank_path.resolve() != (folder / template.blank_pdf).resolve():
+        shutil.copyfile(template.blank_path, folder / template.blank_pdf)
+    data = template.model_dump(mode="json", exclude={"folder"})
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def import_catalogue(catalogue: Path, folder: Path) -> list[Path]:
+    """Build templates for every form of a ``catalogue.json`` (as in ../shared/forms)."""
+    data = json.loads(catalogue.read_text(encoding="utf-8"))
+    written = []
+    for form in data["forms"]:
+        template = build_template(
+            catalogue.parent / form["blank_pdf"],
+            form_id=form["id"], authority=form["authority"], code=form["code"],
+            language=form["language"], title=form["title"],
+            zones=[{k: v for k, v in zone.items() if v is not None} for zone in form["fields"]],
+        )  # fmt: skip
+        if template.pages != form["pages"]:
+            log.warning("%s: catalogue says %d pages, the PDF has %d", form["id"], form["pages"], template.pages)
+        written.append(write_template(template, folder))
+    return written

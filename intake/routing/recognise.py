@@ -1,0 +1,75 @@
+"""Recognise one clean page: which form page it is, then its fields and checkboxes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+from intake.models import CleanPage, FieldValue, PageIdentity
+from intake.routing import align as registration
+from intake.routing.classify import Classifier, read_bands
+from intake.routing.fields import read_checkboxes, read_fields
+from intake.routing.templates import Template
+
+log = logging.getLogger(__name__)
+
+FIELD_DPI = 300
+
+
+@dataclass
+class Recognition:
+    """What recognition found on one page."""
+
+    identity: PageIdentity
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    checkboxes: dict[str, bool] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@cache
+def _classifier(templates: tuple[Template, ...]) -> Classifier:
+    return Classifier(templates)
+
+
+def _combine(text_confidence: float, layout_confidence: float) -> float:
+    """Two independent pieces of evidence (printed text, layout) for the same form page.
+
+    Both must agree: without layout evidence the page can at most reach the level that
+    sends it to review; with it, the doubts multiply (noisy-OR).
+    """
+    if layout_confidence <= 0:
+        return min(text_confidence, 0.5)
+    return 1 - (1 - text_confidence) * (1 - layout_confidence)
+
+
+def recognise(page: CleanPage, templates: tuple[Template, ...], *, lang: str, tesseract: str = "tesseract") -> Recognition:
+    """Classify ``page`` and, when it is a known form page, read its zones."""
+    started = time.perf_counter()
+    bands = read_bands(page.ocr_image, lang=lang, cmd=tesseract)
+    identity = _classifier(templates).identify(bands.text)
+    result = Recognition(identity, seconds={"classify": time.perf_counter() - started})
+    if identity.form_id is None:
+        return result
+    template = next(t for t in templates if t.id == identity.form_id)
+    started = time.perf_counter()
+    small = registration.downscale(page.ocr_image, page.dpi)
+    alignment = registration.align(small, template.blank_path, identity.page)
+    result.seconds["align"] = time.perf_counter() - started
+    layout = alignment.layout_confidence if alignment else 0.0
+    inliers = alignment.inliers if alignment else 0
+    result.identity = replace(
+        identity,
+        score=_combine(identity.score, layout),
+        reason=f"{identity.reason}; layout {inliers} matching features",
+    )
+    if alignment is None or layout <= 0:
+        return result
+    started = time.perf_counter()
+    warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
+    zones = template.zones_on(identity.page)
+    result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
+    result.fields = read_fields(warped, zones, dpi=FIELD_DPI, lang=lang, cmd=tesseract)
+    result.seconds["fields"] = time.perf_counter() - started
+    return result

@@ -1,0 +1,25 @@
+"""Shared fixtures: where ../shared is, its corpus and truth, and corpus page loading."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("INTAKE_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus" / "dev"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (CORPUS / "truth.json").is_file():
+        pytest.fail(f"the dev corpus is missing: expected {CORPUS} (set INTAKE_SHARED)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def truth(corpus: Path) -> dict[str, dict]:
+    return {entry["file"]: entry for entry in json.loads((corpus / "truth.json").read_text())}
