@@ -73,10 +73,11 @@ def _line(doc: Document) -> str:
 def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.pipeline import Pipeline
     from intake.progress import ProgressLine
-    from intake.delivery import deliver_outbox, enqueue
+    from intake.delivery import Dispatcher
 
     config = _load_config(args)
     _preflight(config)
+    dispatcher = None if args.dry_run else Dispatcher(config)
     counts = {"review": 0, "rejected": 0}
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
@@ -91,14 +92,15 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
                         out.write(f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})\n")
                     continue
                 for doc in result.documents:
-                    if doc.status is Status.QUEUED and not args.dry_run:
-                        enqueue(doc, config)
+                    if doc.status is Status.QUEUED and dispatcher is not None:
+                        dispatcher.enqueue(doc)
                     counts["review"] += doc.status is Status.REVIEW
                     out.write(json.dumps(doc.to_json(), ensure_ascii=False) + "\n" if args.json else _line(doc) + "\n")
                 out.flush()
     undelivered = 0
-    if not args.dry_run and not args.no_send:
-        undelivered = deliver_outbox(config)
+    if dispatcher is not None and not args.no_send:
+        report = dispatcher.flush()
+        undelivered = len(report.deferred) + len(report.failed)
     if counts["rejected"]:
         return ExitCode.REJECTED
     if counts["review"]:
@@ -107,17 +109,18 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
-    from intake.delivery import deliver_outbox
+    from intake.delivery import Dispatcher
 
-    config = _load_config(args)
-    return ExitCode.DELIVERY if deliver_outbox(config) else ExitCode.OK
+    dispatcher = Dispatcher(_load_config(args))
+    report = dispatcher.flush()
+    print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, failed {len(report.failed)}")
+    return ExitCode.DELIVERY if report.deferred or report.failed else ExitCode.OK
 
 
 def cmd_outbox(args: argparse.Namespace) -> ExitCode:
-    from intake.delivery import outbox_lines
+    from intake.delivery import Dispatcher
 
-    config = _load_config(args)
-    for line in outbox_lines(config):
+    for line in Dispatcher(_load_config(args)).lines():
         print(line)
     return ExitCode.OK
 

@@ -42,15 +42,19 @@ def analyse_page(source: SourceFile, number: int, config: Config, work: Path) ->
             number, _blank_identity(), True, page.rotation, page.skew, page.orientation_confident,
             page.flags, {}, {}, None, page.archive_dpi, seconds,
         )  # fmt: skip
-    started = time.perf_counter()
-    spool.save_image(page.image, archive, dpi=page.archive_dpi)
-    seconds["archive"] = time.perf_counter() - started
     templates = load_templates(config.routing.templates)
     found = recognise(page, templates, lang=config.ocr.lang, tesseract=config.ocr.tesseract)
     seconds.update(found.seconds)
+    if found.turned:
+        page.image = page.image.rotate(found.turned)
+        page.flags.append(f"turned {found.turned} after recognition")
+    started = time.perf_counter()
+    spool.save_image(page.image, archive, dpi=page.archive_dpi)
+    seconds["archive"] = time.perf_counter() - started
     return PageAnalysis(
-        number, found.identity, False, page.rotation, page.skew, page.orientation_confident,
-        page.flags, found.fields, found.checkboxes, archive, page.archive_dpi, seconds,
+        number, found.identity, False, (page.rotation + found.turned) % 360, page.skew,
+        page.orientation_confident, page.flags, found.fields, found.checkboxes, archive,
+        page.archive_dpi, seconds,
     )  # fmt: skip
 
 
@@ -168,6 +172,10 @@ class Pipeline:
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
         except (OcrError, IntakeError) as exc:
             failure = BadInputError(f"page {len(pages) + 1}: {exc}")
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
+        except Exception as exc:  # a bug must not cost the batch: quarantine this file, go on
+            log.exception("internal error on %s page %d", source.path.name, len(pages) + 1)
+            failure = BadInputError(f"internal error on page {len(pages) + 1}: {type(exc).__name__}")
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
         documents = [decide(doc, self.templates, self.config) for doc in split(source, pages)]
         return FileResult(source.path, documents, pages=pages)

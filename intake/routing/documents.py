@@ -51,7 +51,7 @@ def _hold_reason(document: Document, template: Template | None, threshold: float
         return "only blank pages"
     if template is None:
         evidence = document.pages[0].identity.reason
-        return f"no known form ({evidence})"
+        return evidence
     uncertain = [p.number for p in document.pages if not p.orientation_confident]
     if uncertain:
         return f"orientation uncertain on page(s) {uncertain}"

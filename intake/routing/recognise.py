@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from functools import cache
 
 from intake.models import CleanPage, FieldValue, PageIdentity
 from intake.routing import align as registration
@@ -23,14 +22,21 @@ class Recognition:
     """What recognition found on one page."""
 
     identity: PageIdentity
+    turned: int = 0  # degrees recognition turned the page after capture (0 or 180)
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-@cache
+_CLASSIFIERS: dict[tuple[str, ...], Classifier] = {}
+
+
 def _classifier(templates: tuple[Template, ...]) -> Classifier:
-    return Classifier(templates)
+    """One classifier per set of templates and process (its index takes a while to build)."""
+    key = tuple(t.id for t in templates)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = Classifier(templates)
+    return _CLASSIFIERS[key]
 
 
 def _combine(text_confidence: float, layout_confidence: float) -> float:
@@ -47,9 +53,18 @@ def _combine(text_confidence: float, layout_confidence: float) -> float:
 def recognise(page: CleanPage, templates: tuple[Template, ...], *, lang: str, tesseract: str = "tesseract") -> Recognition:
     """Classify ``page`` and, when it is a known form page, read its zones."""
     started = time.perf_counter()
-    bands = read_bands(page.ocr_image, lang=lang, cmd=tesseract)
-    identity = _classifier(templates).identify(bands.text)
-    result = Recognition(identity, seconds={"classify": time.perf_counter() - started})
+    classifier = _classifier(templates)
+    identity = classifier.identify(read_bands(page.ocr_image, lang=lang, cmd=tesseract).text)
+    turned = 0
+    if identity.form_id is None:
+        # Second opinion on orientation: a page upside down reads as no form at all. If the
+        # turned page is clearly a known form, capture's orientation was wrong.
+        flipped = page.ocr_image.rotate(180)
+        other = classifier.identify(read_bands(flipped, lang=lang, cmd=tesseract).text)
+        if other.form_id is not None:
+            identity, turned = other, 180
+            page = replace(page, ocr_image=flipped)
+    result = Recognition(identity, turned, seconds={"classify": time.perf_counter() - started})
     if identity.form_id is None:
         return result
     template = next(t for t in templates if t.id == identity.form_id)

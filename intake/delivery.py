@@ -1,0 +1,60 @@
+"""From routed documents to the outbox, and from the outbox to the agencies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from intake.config import Config, Destination
+from intake.errors import TransportError
+from intake.models import Document, Status
+from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
+
+log = logging.getLogger(__name__)
+
+
+def destination_of(document: Document, config: Config) -> Destination:
+    """The configured destination of a routed document's rule."""
+    assert document.route is not None and document.route.rule is not None
+    rule = next(r for r in config.routing.rules if r.id == document.route.rule)
+    return config.destinations[rule.destination]
+
+
+class Dispatcher:
+    """Packages routed documents into the outbox and flushes it; one per process."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.outbox = Outbox.for_config(config.transport)
+
+    def enqueue(self, document: Document, /) -> Package | None:
+        """Package ``document`` and queue it durably; on failure it is held for review."""
+        try:
+            package = build_package(document, destination=destination_of(document, self.config),
+                                    config=self.config.transport)  # fmt: skip
+            self.outbox.enqueue(package, package.recipient)
+        except TransportError as exc:
+            document.status, document.reason = Status.REVIEW, f"could not be queued: {exc}"
+            log.error("package for %s page(s) %s not queued: %s", document.source.path.name, document.page_numbers, exc)
+            return None
+        document.package_id = package.package_id
+        return package
+
+    def flush(self) -> FlushReport:
+        """Deliver every due item once; returns what happened to each."""
+        report = asyncio.run(flush(self.outbox, smtp=self.config.transport.smtp))
+        for item_id, error in report.errors.items():
+            log.warning("outbox item %s not delivered: %s", item_id, error)
+        return report
+
+    def waiting(self) -> int:
+        stats = self.outbox.stats()
+        return sum(stats.get(state, 0) for state in (State.QUEUED, State.DEFERRED, State.SENDING, State.FAILED))
+
+    def lines(self) -> list[str]:
+        return [
+            f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
+            + (f"  next {item.next_attempt:%Y-%m-%d %H:%M}" if item.next_attempt and item.state == State.DEFERRED else "")
+            + (f"  ({item.last_error})" if item.last_error and item.state != State.SENT else "")
+            for item in self.outbox.list()
+        ]
