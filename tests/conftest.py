@@ -23,3 +23,6 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def truth(corpus: Path) -> dict[str, dict]:
     return {entry["file"]: entry for entry in json.loads((corpus / "truth.json").read_text())}
+
+
+from smtp_fixtures import pki, rogue_pki, smtp_server  # noqa: E402, F401  (TLS SMTP fixtures)

@@ -1,0 +1,334 @@
+"""The durable outbox: every accepted package waits here until the agency's server took it."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from intake.config import RetryConfig, TransportConfig
+from intake.errors import OutboxError
+from intake.transport._files import write_durably
+from intake.transport.package import Package
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    package_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    next_attempt REAL,
+    deadline REAL NOT NULL,
+    last_error TEXT,
+    last_code INTEGER,
+    file TEXT NOT NULL,
+    UNIQUE (package_id, recipient)
+);
+CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt);
+"""
+_COLUMNS = (
+    "id, package_id, message_id, sender, recipient, state, attempts,"
+    " created, updated, next_attempt, last_error, last_code, file"
+)
+
+
+class State(StrEnum):
+    """Where an outbox item is in its life."""
+
+    QUEUED = "queued"  # waiting for its first attempt
+    SENDING = "sending"  # an attempt is under way (or was, when the process died)
+    SENT = "sent"  # the server answered 250: it took responsibility
+    DEFERRED = "deferred"  # a temporary failure; next attempt at ``next_attempt``
+    FAILED = "failed"  # permanent failure or gave up: needs a person (kept, never deleted)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message to one recipient, as recorded in the outbox."""
+
+    id: str
+    package_id: str
+    message_id: str
+    sender: str
+    recipient: str
+    state: State
+    attempts: int
+    created: dt.datetime
+    updated: dt.datetime
+    next_attempt: dt.datetime | None
+    last_error: str | None
+    last_code: int | None
+    file: Path  # the message bytes, exactly as they will be (re)sent
+
+
+class OutboxStore(Protocol):
+    """Where packages wait for delivery. Contract for every implementation:
+
+    - ``enqueue`` returns only after the message bytes and the item are durable; calling
+      it again for the same package and recipient returns the same item id.
+    - ``due(now)`` lists queued and deferred items whose next attempt is at or before
+      ``now``; an item left ``sending`` by a crash is due again once the store is
+      reopened (at-least-once: the same bytes and Message-ID are sent again).
+    - ``mark_sending`` claims an item (False if it is no longer due); the other marks
+      record the outcome. ``mark_deferred`` returns FAILED instead of DEFERRED once the
+      item is older than the give-up time. Nothing is ever deleted.
+    - Item ids, file names and recorded errors contain no personal data.
+    """
+
+    def enqueue(
+        self, package: Package, recipient: str, /, *, now: dt.datetime | None = None
+    ) -> str: ...
+    def due(self, now: dt.datetime, /) -> list[Item]: ...
+    def read(self, item_id: str, /) -> bytes: ...
+    def mark_sending(self, item_id: str, /, *, now: dt.datetime) -> bool: ...
+    def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None: ...
+    def mark_deferred(
+        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
+    ) -> State: ...
+    def mark_failed(
+        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
+    ) -> None: ...
+    def list(self, state: State | None = None) -> list[Item]: ...
+    def stats(self) -> dict[State, int]: ...
+
+
+class Outbox:
+    """The default :class:`OutboxStore`: SQLite (WAL, synchronous=FULL) plus one file per message.
+
+    One process owns an outbox folder at a time: opening it turns items left
+    ``sending`` by a crash back into ``queued``.
+    """
+
+    def __init__(self, path: Path, /, *, retry: RetryConfig | None = None) -> None:
+        self.path = Path(path)
+        self.retry = retry if retry is not None else RetryConfig()
+        self._db = self.path / "outbox.sqlite"
+        self._messages = self.path / "messages"
+        try:
+            self._messages.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise OutboxError(f"cannot open the outbox in {self.path}: {exc}") from exc
+        self._recover()
+
+    @classmethod
+    def for_config(cls, config: TransportConfig, /) -> Outbox:
+        """The outbox under ``config.spool / "outbox"`` with the configured back-off."""
+        return cls(config.spool / "outbox", retry=config.retry)
+
+    def enqueue(
+        self, package: Package, recipient: str, /, *, now: dt.datetime | None = None
+    ) -> str:
+        """Store the message durably, then record the item; returns the item id."""
+        moment = _ts(now if now is not None else dt.datetime.now(dt.UTC))
+        existing = self._query(
+            "SELECT id FROM items WHERE package_id = ? AND recipient = ?",
+            (package.package_id, recipient),
+        )
+        if existing:
+            return str(existing[0][0])
+        item_id = uuid.uuid4().hex
+        file = self._messages / f"{item_id}.eml"
+        try:
+            # The bytes are on disk before the row exists: a row never points at nothing.
+            write_durably(file, package.message)
+        except OSError as exc:
+            raise OutboxError(
+                f"cannot store message for package {package.package_id}: {exc.strerror}"
+            ) from exc
+        row = (
+            item_id, package.package_id, package.message_id, package.sender, recipient,
+            State.QUEUED, 0, moment, moment, moment, moment + self.retry.give_up_after_s,
+            str(file.relative_to(self.path)),
+        )  # fmt: skip
+        self._execute(
+            "INSERT INTO items (id, package_id, message_id, sender, recipient, state, attempts,"
+            " created, updated, next_attempt, deadline, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            row,
+        )
+        log.info("queued package %s for %s as item %s", package.package_id, recipient, item_id)
+        return item_id
+
+    def due(self, now: dt.datetime, /) -> list[Item]:
+        """Queued and deferred items whose next attempt is due, oldest first."""
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM items WHERE state IN (?, ?) AND next_attempt <= ?"
+            " ORDER BY next_attempt, created",
+            (State.QUEUED, State.DEFERRED, _ts(now)),
+        )
+        return [self._item(row) for row in rows]
+
+    def read(self, item_id: str, /) -> bytes:
+        """The message bytes of an item, exactly as enqueued."""
+        item = self.get(item_id)
+        try:
+            return item.file.read_bytes()
+        except OSError as exc:
+            raise OutboxError(f"cannot read the message of item {item_id}: {exc.strerror}") from exc
+
+    def get(self, item_id: str, /) -> Item:
+        rows = self._query(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,))
+        if not rows:
+            raise OutboxError(f"no outbox item {item_id}")
+        return self._item(rows[0])
+
+    def mark_sending(self, item_id: str, /, *, now: dt.datetime) -> bool:
+        """Claim a due item for one attempt; False if it is not queued or deferred."""
+        changed = self._execute(
+            "UPDATE items SET state = ?, attempts = attempts + 1, updated = ?"
+            " WHERE id = ? AND state IN (?, ?)",
+            (State.SENDING, _ts(now), item_id, State.QUEUED, State.DEFERRED),
+        )
+        return changed == 1
+
+    def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None:
+        self._set(item_id, State.SENT, now=now, next_attempt=None, error=None, code=None)
+
+    def mark_deferred(
+        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
+    ) -> State:
+        """Schedule the next attempt (back-off doubling from first_s to max_s) or give up."""
+        item = self.get(item_id)
+        deadline = self._query("SELECT deadline FROM items WHERE id = ?", (item_id,))[0][0]
+        if _ts(now) >= deadline:
+            self.mark_failed(
+                item_id,
+                now=now,
+                error=f"gave up after {item.attempts} attempts: {error}",
+                code=code,
+            )
+            return State.FAILED
+        delay = min(self.retry.first_s * 2 ** min(max(item.attempts - 1, 0), 32), self.retry.max_s)
+        self._set(
+            item_id, State.DEFERRED, now=now, next_attempt=_ts(now) + delay, error=error, code=code
+        )
+        return State.DEFERRED
+
+    def mark_failed(
+        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
+    ) -> None:
+        self._set(item_id, State.FAILED, now=now, next_attempt=None, error=error, code=code)
+        log.error("outbox item %s failed: %s", item_id, error)
+
+    def requeue(self, item_id: str, /, *, now: dt.datetime) -> None:
+        """Give a failed item a fresh start (after a person fixed the cause)."""
+        changed = self._execute(
+            "UPDATE items SET state = ?, next_attempt = ?, deadline = ?, updated = ?"
+            " WHERE id = ? AND state = ?",
+            (
+                State.QUEUED,
+                _ts(now),
+                _ts(now) + self.retry.give_up_after_s,
+                _ts(now),
+                item_id,
+                State.FAILED,
+            ),
+        )
+        if changed != 1:
+            raise OutboxError(f"item {item_id} is not failed: only failed items can be requeued")
+
+    def stats(self) -> dict[State, int]:
+        """How many items are in each state (every state listed, zeros included)."""
+        counts = dict.fromkeys(State, 0)
+        for state, count in self._query("SELECT state, COUNT(*) FROM items GROUP BY state", ()):
+            counts[State(state)] = count
+        return counts
+
+    def _recover(self) -> None:
+        """Items a crashed process left ``sending`` are due again: at-least-once delivery."""
+        changed = self._execute(
+            "UPDATE items SET state = ?, next_attempt = updated WHERE state = ?",
+            (State.QUEUED, State.SENDING),
+        )
+        if changed:
+            log.warning(
+                "outbox %s: %s item(s) were being sent during a crash; sending again",
+                self.path,
+                changed,
+            )
+
+    def _set(
+        self, item_id: str, state: State, *, now: dt.datetime, next_attempt: float | None,
+        error: str | None, code: int | None,
+    ) -> None:  # fmt: skip
+        changed = self._execute(
+            "UPDATE items SET state = ?, updated = ?, next_attempt = ?, last_error = ?,"
+            " last_code = ? WHERE id = ?",
+            (state, _ts(now), next_attempt, error, code, item_id),
+        )
+        if changed != 1:
+            raise OutboxError(f"no outbox item {item_id}")
+
+    def _item(self, row: tuple) -> Item:
+        (item_id, package_id, message_id, sender, recipient, state, attempts,
+         created, updated, next_attempt, last_error, last_code, file) = row  # fmt: skip
+        return Item(
+            id=item_id, package_id=package_id, message_id=message_id, sender=sender,
+            recipient=recipient, state=State(state), attempts=attempts,
+            created=_dt(created), updated=_dt(updated),
+            next_attempt=None if next_attempt is None else _dt(next_attempt),
+            last_error=last_error, last_code=last_code, file=self.path / file,
+        )  # fmt: skip
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self._db, timeout=30)
+        try:
+            # synchronous is per connection: FULL, because NORMAL may lose the last
+            # commit on power loss, and a lost commit is a lost document.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def _execute(self, sql: str, params: tuple) -> int:
+        try:
+            with self._connect() as db:
+                return db.execute(sql, params).rowcount
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            with self._connect() as db:
+                return db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: {exc}") from exc
+
+    # Last in the class: annotations below it would name this method, not the builtin.
+    def list(self, state: State | None = None) -> list[Item]:
+        """Every item (or those in ``state``), oldest first."""
+        if state is None:
+            rows = self._query(f"SELECT {_COLUMNS} FROM items ORDER BY created", ())
+        else:
+            rows = self._query(
+                f"SELECT {_COLUMNS} FROM items WHERE state = ? ORDER BY created", (state,)
+            )
+        return [self._item(row) for row in rows]
+
+
+def _ts(moment: dt.datetime) -> float:
+    if moment.tzinfo is None:
+        raise ValueError("outbox times must be timezone-aware")
+    return moment.timestamp()
+
+
+def _dt(stamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC)

@@ -1,0 +1,261 @@
+"""Build the package a receiving agency gets: PDF + manifest in a signed, encrypted e-mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import itertools
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from intake.config import Destination, TransportConfig
+from intake.errors import PackageError
+from intake.models import Document, PageAnalysis
+from intake.transport import _smime
+from intake.transport._files import write_durably
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SCHEMA = "intake-manifest"
+MANIFEST_VERSION = 1
+JPEG_QUALITY = 85
+_IMAGE_FORMATS = ["PNG", "TIFF", "JPEG"]
+_SAFE_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True)
+class Package:
+    """One document ready to send; ``message`` is the exact bytes that go on the wire."""
+
+    package_id: str
+    created: dt.datetime
+    sender: str
+    recipient: str
+    message_id: str
+    subject: str
+    pdf: bytes
+    manifest: dict[str, Any]
+    manifest_json: bytes  # the manifest.json attachment, byte for byte
+    message: bytes
+    signed: bool
+    encrypted: bool
+
+    @property
+    def pdf_name(self) -> str:
+        return f"{self.package_id}.pdf"
+
+    @property
+    def manifest_name(self) -> str:
+        return f"{self.package_id}.manifest.json"
+
+
+def build_package(
+    document: Document,
+    /,
+    *,
+    destination: Destination,
+    config: TransportConfig,
+    now: dt.datetime | None = None,
+) -> Package:
+    """Render the pages to PDF, describe them in a manifest, and seal both in an e-mail.
+
+    The message is signed with the service point's key (if configured), then encrypted
+    to the destination's certificate. Raises PackageError when the destination has no
+    certificate but encryption is required, or when a page image cannot be read.
+    """
+    if destination.certificate is None and config.smime.require_encryption:
+        raise PackageError(
+            f"destination {destination.address} has no S/MIME certificate and "
+            "transport.smime.require_encryption is on: add the agency's certificate "
+            "to the destination in the configuration"
+        )
+    created = (now if now is not None else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    package_id = str(uuid.uuid4())
+    message_id = f"<{package_id}@{config.sender.rpartition('@')[2]}>"
+    pdf = render_pdf(document.pages, title=f"intake {package_id}", created=created)
+    manifest = _manifest(document, package_id, message_id, created, destination, config, pdf)
+    manifest_json = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    subject = " ".join(["intake", package_id, _token(document.authority), _token(document.code)])
+    body = _body(document, package_id, config, pdf, manifest_json)
+    sealed, signed = _seal(body, destination, config)
+    headers = {
+        "From": config.sender,
+        "To": destination.address,
+        "Subject": subject,
+        "Date": format_datetime(created),
+        "Message-ID": message_id,
+    }
+    header_block = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return Package(
+        package_id=package_id, created=created, sender=config.sender,
+        recipient=destination.address, message_id=message_id, subject=subject, pdf=pdf,
+        manifest=manifest, manifest_json=manifest_json,
+        message=header_block.encode("ascii") + sealed,
+        signed=signed, encrypted=destination.certificate is not None,
+    )  # fmt: skip
+
+
+def write_package(package: Package, folder: Path, /, *, plaintext: bool = False) -> list[Path]:
+    """Write the package durably into ``folder``; returns the paths written.
+
+    Always writes ``<id>.eml`` (the message as sent: encrypted when the destination has
+    a certificate). The PDF and manifest hold personal data in the clear, so they are
+    written only with ``plaintext=True`` (an advisor's preview, never a shared folder).
+    """
+    files = [(folder / f"{package.package_id}.eml", package.message)]
+    if plaintext:
+        files += [
+            (folder / package.pdf_name, package.pdf),
+            (folder / package.manifest_name, package.manifest_json),
+        ]
+    try:
+        for path, data in files:
+            write_durably(path, data)
+    except OSError as exc:
+        raise PackageError(
+            f"cannot write package {package.package_id} to {folder}: {exc.strerror}"
+        ) from exc
+    return [path for path, _ in files]
+
+
+def render_pdf(pages: list[PageAnalysis], /, *, title: str, created: dt.datetime) -> bytes:
+    """The archival page images as one PDF, in order, each page at its own dpi."""
+    if not pages:
+        raise PackageError("a package needs at least one page")
+    images = [_page_image(page) for page in pages]
+    info = {
+        "title": title,
+        "creator": "intake",
+        "producer": "intake",
+        "creationDate": created.utctimetuple(),
+        "modDate": created.utctimetuple(),
+    }
+    buffer = io.BytesIO()
+    # Pillow applies one resolution and one set of encoder options to every page of a
+    # save_all, and rejects a JPEG quality on bilevel (CCITT) pages. So pages are written
+    # in runs of the same dpi and kind; later runs are appended (a PDF incremental update).
+    # A typical scan is a single run and gives a plain one-revision PDF.
+    runs = itertools.groupby(
+        zip(images, pages, strict=True), key=lambda pair: (pair[1].archive_dpi, pair[0].mode == "1")
+    )
+    for index, ((dpi, bilevel), run) in enumerate(runs):
+        batch = [image for image, _ in run]
+        options: dict[str, Any] = {**info, "resolution": float(dpi), "append": index > 0}
+        if not bilevel:
+            options["quality"] = JPEG_QUALITY
+        batch[0].save(buffer, "PDF", save_all=True, append_images=batch[1:], **options)
+    return buffer.getvalue()
+
+
+def _page_image(page: PageAnalysis) -> Image.Image:
+    if page.archive_path is None:
+        raise PackageError(f"page {page.number} has no archival image")
+    try:
+        with Image.open(page.archive_path, formats=_IMAGE_FORMATS) as image:
+            image.load()
+            return _pdf_mode(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise PackageError(f"cannot read the image of page {page.number}: {exc}") from exc
+
+
+def _pdf_mode(image: Image.Image) -> Image.Image:
+    """Bilevel stays bilevel (CCITT G4); grey and colour become JPEG inside the PDF."""
+    if image.mode in ("1", "L", "RGB"):
+        return image.copy()
+    if image.mode in ("LA", "I", "I;16", "F"):
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def _manifest(
+    document: Document,
+    package_id: str,
+    message_id: str,
+    created: dt.datetime,
+    destination: Destination,
+    config: TransportConfig,
+    pdf: bytes,
+) -> dict[str, Any]:
+    # The scanner's file name is left out: advisors sometimes name scans after people.
+    route = document.route
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "schema_version": MANIFEST_VERSION,
+        "package_id": package_id,
+        "message_id": message_id,
+        "created": created.isoformat(timespec="seconds"),
+        "service_point": config.service_point,
+        "recipient": destination.address,
+        "source": {
+            "sha256": document.source.sha256,
+            "pages": document.page_numbers,
+            "blank_pages_dropped": list(document.blank_pages),
+        },
+        "authority": document.authority,
+        "form": {"id": document.form_id, "code": document.code, "language": document.language},
+        "confidence": round(document.confidence, 3),
+        "route": {"rule": route.rule if route else None, "reason": route.reason if route else None},
+        "fields": {name: value.to_json() for name, value in document.fields.items()},
+        "checkboxes": dict(document.checkboxes),
+        "pdf": {
+            "filename": f"{package_id}.pdf",
+            "sha256": hashlib.sha256(pdf).hexdigest(),
+            "size": len(pdf),
+            "pages": len(document.pages),
+        },
+    }
+
+
+def _body(
+    document: Document, package_id: str, config: TransportConfig, pdf: bytes, manifest: bytes
+) -> bytes:
+    form = f"{_token(document.authority)} {_token(document.code)}"
+    text = (
+        f"Asiointipisteessä {config.service_point} skannattu lomake {form}.\n"
+        "Liitteenä lomake PDF-tiedostona ja koneluettava manifest.json.\n\n"
+        f"Blankett {form} skannad vid servicepunkten {config.service_point}.\n"
+        "Bifogat: blanketten som PDF och en maskinläsbar manifest.json.\n\n"
+        f"Paketti / Paket: {package_id}\n"
+    )
+    body = EmailMessage(policy=policy.SMTP)
+    body.set_content(text, charset="utf-8", cte="quoted-printable")
+    body.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{package_id}.pdf")
+    body.add_attachment(
+        manifest, maintype="application", subtype="json", filename=f"{package_id}.manifest.json"
+    )
+    return body.as_bytes()
+
+
+def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tuple[bytes, bool]:
+    """Sign, then encrypt: the signature is inside, so only the agency sees who signed."""
+    signed = False
+    if config.smime.key is not None and config.smime.certificate is not None:
+        certificate = _smime.load_certificate(config.smime.certificate)
+        key = _smime.load_private_key(config.smime.key)
+        body = _smime.sign(body, certificate=certificate, key=key)
+        signed = True
+    else:
+        log.warning("no S/MIME signing key configured: package is not signed")
+    if destination.certificate is None:
+        log.warning(
+            "destination %s has no certificate: package is not encrypted", destination.address
+        )
+        return _smime.crlf(body), signed
+    recipient = _smime.load_certificate(destination.certificate)
+    return _smime.encrypt(body, recipient=recipient), signed
+
+
+def _token(value: str | None) -> str:
+    """A header-safe token from a controlled vocabulary value ('-' when absent)."""
+    return _SAFE_TOKEN.sub("_", value) if value else "-"

@@ -1,0 +1,236 @@
+"""Deliver messages over SMTP with TLS always on, and flush the outbox through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiosmtplib
+
+from intake.config import SmtpConfig, TlsMode
+from intake.errors import (
+    DeliveryError,
+    DeliveryTimeout,
+    EnvironmentProblem,
+    OutboxError,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from intake.transport.outbox import OutboxStore, State
+
+log = logging.getLogger(__name__)
+
+_QUIT_TIMEOUT_S = 5.0
+
+Refused = dict[str, DeliveryError]
+
+
+class DeliveryChannel(Protocol):
+    """Hands one message to the next hop. Contract for every implementation:
+
+    - Returns the recipients that were refused (empty: all accepted); raises a
+      :class:`DeliveryError` leaf only when no recipient accepted the message:
+      TemporaryFailure/DeliveryTimeout (retry later) or PermanentFailure (do not).
+    - Never sends in plain text and never skips certificate checks to get through.
+    - ``message`` is sent byte for byte: the same bytes on every retry.
+    """
+
+    async def deliver(
+        self, message: bytes, /, *, sender: str, recipients: list[str]
+    ) -> Refused: ...
+
+
+class SmtpChannel:
+    """The default :class:`DeliveryChannel`: the configured SMTP server."""
+
+    def __init__(self, smtp: SmtpConfig, /) -> None:
+        _password(smtp)  # a missing password is found before any item is claimed
+        self.smtp = smtp
+
+    async def deliver(self, message: bytes, /, *, sender: str, recipients: list[str]) -> Refused:
+        return await deliver(message, sender=sender, recipients=recipients, smtp=self.smtp)
+
+
+async def deliver(
+    message: bytes, /, *, sender: str, recipients: list[str], smtp: SmtpConfig
+) -> Refused:
+    """Send one message over TLS (STARTTLS required, or implicit TLS).
+
+    Returns the refused recipients (each with a TemporaryFailure or PermanentFailure);
+    raises DeliveryTimeout, TemporaryFailure or PermanentFailure when nobody took it.
+    """
+    client = aiosmtplib.SMTP(
+        hostname=smtp.host,
+        port=smtp.port,
+        use_tls=smtp.tls is TlsMode.IMPLICIT,
+        # A bool, never None: None means "STARTTLS if offered", i.e. plain text if not.
+        start_tls=smtp.tls is TlsMode.STARTTLS,
+        tls_context=tls_context(smtp),
+        timeout=smtp.timeout_s,
+        local_hostname=smtp.helo,
+        username=smtp.username,
+        password=_password(smtp),
+    )
+    try:
+        # aiosmtplib's timeout is per socket operation; this bounds the whole exchange.
+        async with asyncio.timeout(smtp.timeout_s):
+            await client.connect()
+            refused, _ = await client.sendmail(sender, recipients, message)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        client.close()
+        raise _mapped(exc, smtp, recipients) from exc
+    await _quit(client)
+    return {
+        address: _response_error(address, reply.code, reply.message)
+        for address, reply in refused.items()
+    }
+
+
+def tls_context(smtp: SmtpConfig, /) -> ssl.SSLContext:
+    """Verify the server against ``ca_file`` (or the system store) and check its name."""
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH, cafile=str(smtp.ca_file) if smtp.ca_file else None
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context  # create_default_context already sets CERT_REQUIRED and check_hostname
+
+
+def _password(smtp: SmtpConfig) -> str | None:
+    if smtp.password_env is None:
+        return None
+    password = os.environ.get(smtp.password_env)
+    if password is None:
+        raise EnvironmentProblem(
+            f"environment variable {smtp.password_env} (transport.smtp.password_env) is not set"
+        )
+    return password
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """Say goodbye politely; the message is already accepted, so failures do not matter."""
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+        async with asyncio.timeout(_QUIT_TIMEOUT_S):
+            await client.quit()
+    client.close()
+
+
+def _mapped(exc: BaseException, smtp: SmtpConfig, recipients: list[str]) -> DeliveryError:
+    """Turn any aiosmtplib, ssl or socket error into one DeliveryError leaf."""
+    server = f"{smtp.host}:{smtp.port}"
+    first = recipients[0] if len(recipients) == 1 else None
+    cert_error = _find(exc, ssl.SSLCertVerificationError)
+    if cert_error is not None:
+        return PermanentFailure(
+            f"{server}: TLS certificate not trusted ({cert_error.verify_message}); "
+            "check transport.smtp.ca_file and the host name",
+            recipient=first,
+        )
+    if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc):
+        # aiosmtplib raises a bare SMTPException for this; a missing STARTTLS is a
+        # downgrade (or a misconfigured server), never a reason to send in plain text.
+        return PermanentFailure(
+            f"{server} does not offer STARTTLS: not sending in plain text", recipient=first
+        )
+    if isinstance(exc, TimeoutError):
+        return DeliveryTimeout(f"{server}: no answer within {smtp.timeout_s} s", recipient=first)
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        refused = exc.recipients[0]
+        return _response_error(refused.recipient, refused.code, refused.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _response_error(first, exc.code, f"{server}: {exc.message}")
+    if isinstance(exc, ssl.SSLError):
+        return PermanentFailure(f"{server}: TLS failed ({exc.reason})", recipient=first)
+    return TemporaryFailure(f"{server}: {exc}", recipient=first)
+
+
+def _response_error(recipient: str | None, code: int, text: str) -> DeliveryError:
+    kind = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+    return kind(f"{code} {text}", recipient=recipient, code=code)
+
+
+def _find(
+    exc: BaseException, kind: type[ssl.SSLCertVerificationError]
+) -> ssl.SSLCertVerificationError | None:
+    """The first exception of ``kind`` in the cause/context chain (aiosmtplib wraps them)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+@dataclass
+class FlushReport:
+    """What one flush did, by outbox item id; errors hold the reason per item."""
+
+    sent: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.sent) + len(self.deferred) + len(self.failed)
+
+
+async def flush(
+    outbox: OutboxStore,
+    /,
+    *,
+    smtp: SmtpConfig,
+    now: dt.datetime | None = None,
+    channel: DeliveryChannel | None = None,
+) -> FlushReport:
+    """Send every due item once and record each outcome; one bad message stops nothing."""
+    channel = SmtpChannel(smtp) if channel is None else channel
+    clock: Callable[[], dt.datetime] = (lambda: now) if now is not None else _utcnow
+    report = FlushReport()
+    for item in outbox.due(clock()):
+        if not outbox.mark_sending(item.id, now=clock()):
+            continue  # someone else took it meanwhile
+        error = await _attempt(outbox, channel, item.id, item.sender, item.recipient)
+        if error is None:
+            outbox.mark_sent(item.id, now=clock())
+            report.sent.append(item.id)
+            log.info("sent package %s to %s (item %s)", item.package_id, item.recipient, item.id)
+            continue
+        report.errors[item.id] = str(error)
+        if isinstance(error, PermanentFailure):
+            outbox.mark_failed(item.id, now=clock(), error=str(error), code=error.code)
+            report.failed.append(item.id)
+        elif (
+            outbox.mark_deferred(item.id, now=clock(), error=str(error), code=error.code)
+            is State.FAILED
+        ):
+            report.failed.append(item.id)
+        else:
+            report.deferred.append(item.id)
+            log.warning("deferred item %s to %s: %s", item.id, item.recipient, error)
+    return report
+
+
+async def _attempt(
+    outbox: OutboxStore, channel: DeliveryChannel, item_id: str, sender: str, recipient: str
+) -> DeliveryError | None:
+    """One delivery attempt; the error (if any) as data, not as an exception."""
+    try:
+        message = outbox.read(item_id)
+    except OutboxError as exc:
+        return PermanentFailure(f"message file unreadable: {exc}", recipient=recipient)
+    try:
+        refused = await channel.deliver(message, sender=sender, recipients=[recipient])
+    except DeliveryError as exc:
+        return exc
+    return refused.get(recipient)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
