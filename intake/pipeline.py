@@ -48,6 +48,11 @@ def analyse_page(source: SourceFile, number: int, config: Config, work: Path) ->
     if found.turned:
         page.image = page.image.rotate(found.turned)
         page.flags.append(f"turned {found.turned} after recognition")
+    if not page.orientation_confident and found.identity.score >= config.routing.review_threshold:
+        # Printed text that matches a form's, read the page's way up, and the layout that
+        # registers to it settle the orientation that capture could not.
+        page.orientation_confident = True
+        page.flags.append("orientation confirmed by recognition")
     started = time.perf_counter()
     spool.save_image(page.image, archive, dpi=page.archive_dpi)
     seconds["archive"] = time.perf_counter() - started

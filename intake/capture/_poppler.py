@@ -1,0 +1,88 @@
+"""Thin wrapper around poppler's ``pdfinfo`` and ``pdftoppm``: call with limits, parse, map errors."""
+
+from __future__ import annotations
+
+import io
+import re
+import resource
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from intake.errors import CorruptFile, EncryptedPdf, EnvironmentProblem, LimitExceeded
+
+_PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
+_SIZE = re.compile(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", re.MULTILINE)
+_ROT = re.compile(r"^Page\s+(\d+) rot:\s+(\d+)", re.MULTILINE)
+_PASSWORD = ("Incorrect password", "encrypted")
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    """What ``pdfinfo`` says about a PDF: page count and each page's size in points."""
+
+    pages: int
+    sizes: list[tuple[float, float]]  # (width, height) in points, as displayed
+
+
+def _limit_memory(megabytes: int) -> None:
+    # Runs in the child before exec: a hostile PDF cannot take the machine's memory.
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _run(args: list[str], *, timeout: float, memory_mb: int, what: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            args,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            preexec_fn=lambda: _limit_memory(memory_mb),
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentProblem(f"{args[0]} not found: apt-get install poppler-utils") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise LimitExceeded(f"{what} took longer than {timeout:.0f} s") from exc
+
+
+def _fail(result: subprocess.CompletedProcess[bytes], what: str) -> None:
+    message = result.stderr.decode("utf-8", "replace").strip()
+    if any(word in message for word in _PASSWORD):
+        raise EncryptedPdf("the PDF is password-protected; ask for an unprotected copy")
+    first = message.splitlines()[0][:200] if message else f"exit status {result.returncode}"
+    raise CorruptFile(f"{what} failed, the PDF is damaged: {first}")
+
+
+def info(path: Path, *, first: int = 1, last: int = 999_999, timeout: float, memory_mb: int = 512) -> PdfInfo:
+    """Page count, and sizes of pages ``first``..``last``, of the PDF at ``path``."""
+    args = ["pdfinfo", "-f", str(first), "-l", str(last), str(path)]
+    result = _run(args, timeout=timeout, memory_mb=memory_mb, what="reading the PDF")
+    text = result.stdout.decode("utf-8", "replace")
+    if result.returncode != 0:
+        _fail(result, "reading the PDF")
+    count = _PAGES.search(text)
+    if not count:
+        raise CorruptFile("the PDF has no readable page tree")
+    rotations = {int(n): int(r) for n, r in _ROT.findall(text)}
+    sizes = []
+    for number, width, height in _SIZE.findall(text):
+        w, h = float(width), float(height)
+        sizes.append((h, w) if rotations.get(int(number), 0) % 180 else (w, h))
+    return PdfInfo(pages=int(count.group(1)), sizes=sizes)
+
+
+def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int) -> Image.Image:
+    """Page ``number`` (1-based) rendered by ``pdftoppm`` at ``dpi``, mode RGB."""
+    args = ["pdftoppm", "-r", str(dpi), "-f", str(number), "-l", str(number), str(path)]
+    result = _run(args, timeout=timeout, memory_mb=memory_mb, what=f"rendering page {number}")
+    if result.returncode != 0 or not result.stdout:
+        _fail(result, f"rendering page {number}")
+    try:
+        image = Image.open(io.BytesIO(result.stdout), formats=["PPM"])
+        image.load()
+    except (OSError, SyntaxError) as exc:
+        raise CorruptFile(f"page {number} could not be rendered: {exc}") from exc
+    return image

@@ -1,0 +1,99 @@
+"""One page from scan to clean: edges, orientation, skew, noise, blank; transformed once."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from intake.capture import _raster, blank, border, deskew, orient
+from intake.config import CaptureConfig
+from intake.models import CleanPage
+
+log = logging.getLogger(__name__)
+
+_VIEW_DPI = 200  # orientation analysis: letters big enough for ascenders and Tesseract
+_MIN_SKEW = 0.05  # degrees; below this a rotation would only blur
+
+
+def clean(
+    image: Image.Image, dpi: int, *, number: int, config: CaptureConfig, tesseract: str = "tesseract"
+) -> CleanPage:
+    """Make page ``number`` upright, straight and clean; see ``CleanPage`` for what comes back."""
+    grey = _raster.to_grey(image)
+    small = _raster.downscale(grey, dpi)
+    small_dpi = min(dpi, _raster.ANALYSIS_DPI)
+    edges = border.edge_mask(small, small_dpi, _raster.paper_level(small))
+    small = np.where(edges, np.uint8(255), small)
+    ink = _raster.ink_mask(small, strict=False)
+    if blank.is_blank(ink, config.blank_ink_ratio):
+        log.debug("page %d: blank", number)
+        archive, ocr = _transform(image, grey, dpi, edges, 0, 0.0, config.work_dpi)
+        return CleanPage(number, archive, ocr, config.work_dpi, dpi, 0, 0.0, blank=True)
+    skew = deskew.estimate(ink)
+    view = _Views(grey, dpi, edges, skew.angle)
+    upright = orient.decide(view, skew, min(dpi, _VIEW_DPI), cmd=tesseract)
+    log.debug("page %d: turn %d° (%s), skew %.2f°", number, upright.rotation, upright.evidence, skew.angle)
+    archive, ocr = _transform(image, grey, dpi, edges, upright.rotation, skew.angle, config.work_dpi)
+    flags = [] if upright.confident else ["orientation-uncertain"]
+    return CleanPage(
+        number, archive, ocr, config.work_dpi, dpi, upright.rotation, round(skew.angle, 2),
+        orientation_confident=upright.confident, flags=flags,
+    )  # fmt: skip
+
+
+class _Views:
+    """Grey page at the view resolution, edges whitened, turned by quarters and deskewed."""
+
+    def __init__(self, grey: np.ndarray, dpi: int, edges: np.ndarray, angle: float) -> None:
+        base = _raster.downscale(grey, dpi, _VIEW_DPI)
+        mask = cv2.resize(edges.astype(np.uint8), base.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        self._base = np.where(mask.astype(bool), np.uint8(255), base)
+        self._angle = angle
+
+    @cache  # noqa: B019 - one instance per page, dropped with it
+    def __call__(self, quarter: int) -> np.ndarray:
+        return _rotate(_raster.rotate_bound(self._base, quarter), self._angle, cv2.INTER_LINEAR)
+
+
+def _rotate(array: np.ndarray, angle: float, interpolation: int) -> np.ndarray:
+    """Turn by ``-angle`` degrees (levelling a skew of ``angle``) on the same canvas, white fill."""
+    if abs(angle) < _MIN_SKEW:
+        return array
+    height, width = array.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
+    fill = (255,) * (array.shape[2] if array.ndim == 3 else 1)
+    return cv2.warpAffine(array, matrix, (width, height), flags=interpolation, borderValue=fill)
+
+
+def _transform(
+    image: Image.Image, grey: np.ndarray, dpi: int, edges: np.ndarray,
+    rotation: int, angle: float, work_dpi: int,
+) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+    """Apply edges, turn and skew once at full resolution: (archival copy, OCR copy)."""
+    bilevel = image.mode == "1"
+    pixels = grey if image.mode in ("1", "L") else np.asarray(image)
+    mask = cv2.resize(edges.astype(np.uint8), (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_NEAREST)
+    pixels = np.where(mask.astype(bool)[..., None] if pixels.ndim == 3 else mask.astype(bool), np.uint8(255), pixels)
+    pixels = _rotate(_raster.rotate_bound(pixels, rotation // 90), angle, cv2.INTER_LINEAR)
+    archive = Image.fromarray(pixels)
+    if bilevel:
+        archive = archive.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+    ocr_grey = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    return archive, Image.fromarray(_for_ocr(ocr_grey, dpi, work_dpi))
+
+
+def _for_ocr(grey: np.ndarray, dpi: int, work_dpi: int) -> np.ndarray:
+    """Resample to the work resolution, remove specks and lift the paper to white."""
+    if dpi != work_dpi:
+        scale = work_dpi / dpi
+        size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    grey = cv2.medianBlur(grey, 3)
+    # Stretch so the paper (and faint show-through) is white and ink keeps its contrast.
+    paper = max(1.0, _raster.paper_level(grey[::4, ::4]) - 10.0)
+    lut = np.clip(np.arange(256, dtype=np.float64) * 255.0 / paper, 0, 255).astype(np.uint8)
+    return cv2.LUT(grey, lut)
