@@ -52,9 +52,13 @@ class Dispatcher:
         return sum(stats.get(state, 0) for state in (State.QUEUED, State.DEFERRED, State.SENDING, State.FAILED))
 
     def lines(self) -> list[str]:
-        return [
-            f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
-            + (f"  next {item.next_attempt:%Y-%m-%d %H:%M}" if item.next_attempt and item.state == State.DEFERRED else "")
-            + (f"  ({item.last_error})" if item.last_error and item.state != State.SENT else "")
-            for item in self.outbox.list()
-        ]
+        """One line per outbox item, for ``intake outbox``."""
+        found = []
+        for item in self.outbox.list():
+            line = f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
+            if item.state == State.DEFERRED and item.next_attempt:
+                line += f"  next {item.next_attempt:%Y-%m-%d %H:%M}"
+            if item.last_error and item.state != State.SENT:
+                line += f"  ({item.last_error})"
+            found.append(line)
+        return found

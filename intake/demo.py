@@ -24,7 +24,7 @@ from intake.delivery import Dispatcher
 from intake.logs import setup_logging
 from intake.models import Document, Status
 from intake.pipeline import Pipeline
-from intake.transport import Package, make_demo_pki, open_package, start_receiver
+from intake.transport import DemoPki, Package, make_demo_pki, open_package, start_receiver
 from intake.transport.receiver import eml_name
 
 log = logging.getLogger("intake.demo")
@@ -55,7 +55,10 @@ def _check(package: Package, received: Path, pki_agencies: dict, ca_file: Path) 
     return True, f"decrypted, signature verified, PDF {len(opened.pdf) // 1024} KiB + manifest identical"
 
 
-def _process(files: list[Path], config: configuration.Config, dispatcher: Dispatcher) -> list[tuple[Document, Package | None]]:
+Outcome = list[tuple[Document, Package | None]]
+
+
+def _process(files: list[Path], config: configuration.Config, dispatcher: Dispatcher) -> Outcome:
     results = []
     with tempfile.TemporaryDirectory(prefix="intake-demo-") as tmp, Pipeline(config, work=Path(tmp)) as pipeline:
         for result in pipeline.run(files):
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     return _summary(results, received, pki, report_failed=bool(report.deferred or report.failed))
 
 
-def _summary(results: list[tuple[Document, Package | None]], received: Path, pki, *, report_failed: bool) -> int:  # type: ignore[no-untyped-def]
+def _summary(results: Outcome, received: Path, pki: DemoPki, *, report_failed: bool) -> int:
     print("\nintake demo: what was delivered where")
     ok = not report_failed
     for doc, package in results:

@@ -11,27 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from intake._durable import write_durably as write_bytes  # re-exported for the spool's users
 from intake.models import Rejection
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` so that after a crash ``target`` is either complete or absent."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
-    fsync_dir(target.parent)
 
 
 def save_image(image: Image.Image, target: Path, *, dpi: int) -> Path:

@@ -13,9 +13,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from intake._durable import write_durably
 from intake.config import RetryConfig, TransportConfig
 from intake.errors import OutboxError
-from intake.transport._files import write_durably
 from intake.transport.package import Package
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ from typing import Any
 
 from PIL import Image
 
+from intake._durable import write_durably
 from intake.config import Destination, TransportConfig
 from intake.errors import PackageError
 from intake.models import Document, PageAnalysis
 from intake.transport import _smime
-from intake.transport._files import write_durably
 
 log = logging.getLogger(__name__)
 

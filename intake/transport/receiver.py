@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from intake._durable import write_durably
 from intake.errors import PackageError
 from intake.transport import _openssl, _smime
-from intake.transport._files import write_durably
 
 log = logging.getLogger(__name__)
 
