@@ -51,13 +51,15 @@ def _load_config(args: argparse.Namespace) -> configuration.Config:
     return configuration.load(args.config)
 
 
-def _preflight(config: configuration.Config) -> None:
-    """Check the machine before any work starts: tesseract, languages, templates."""
+def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
+    """Check the machine before any work starts: tesseract, languages, templates, keys."""
     from intake.ocr.tesseract import check_languages
     from intake.routing.templates import load_templates
 
     check_languages(config.ocr.languages, config.ocr.tesseract)
     load_templates(config.routing.templates)
+    if sending:
+        configuration.check_files(config)
 
 
 def _line(doc: Document) -> str:
@@ -76,7 +78,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
 
     config = _load_config(args)
-    _preflight(config)
+    _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
     counts = {"review": 0, "rejected": 0}
     out = sys.stdout

@@ -9,7 +9,8 @@ import pytest
 from smtp_fixtures import AGENCY, StoreHandler
 
 from intake.cli import ExitCode, main
-from intake.transport import open_package
+from intake.config import load as load_config
+from intake.transport import make_demo_pki, open_package
 from intake.transport.certs import DemoPki
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
@@ -91,8 +92,14 @@ def test_config_errors_name_file_key_and_problem(tmp_path: Path, capsys, toml: s
     assert str(path) in err and words in err and key in err
 
 
-def test_example_config_checks(capsys) -> None:
-    assert main(["config", "check", "--config", str(EXAMPLE)]) == ExitCode.OK
+def test_example_config_checks(dry_config: Path, tmp_path: Path, capsys) -> None:
+    # Its certificates do not exist yet: the check says which one is missing, by key.
+    assert main(["config", "check", "--config", str(dry_config)]) == ExitCode.CONFIG
+    assert "transport.smtp.ca_file" in capsys.readouterr().err
+    config = load_config(dry_config)
+    make_demo_pki(tmp_path / "pki", agencies=[d.address for d in config.destinations.values()],
+                  signer=config.transport.sender)  # fmt: skip
+    assert main(["config", "check", "--config", str(dry_config)]) == ExitCode.OK
     assert "OK" in capsys.readouterr().out
 
 
