@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
-from intake import __version__, config as configuration
+from intake import __version__
+from intake import config as configuration
 from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
 from intake.logs import setup_logging
 from intake.models import Document, Status
@@ -73,9 +74,9 @@ def _line(doc: Document) -> str:
 
 
 def cmd_process(args: argparse.Namespace) -> ExitCode:
+    from intake.delivery import Dispatcher
     from intake.pipeline import Pipeline
     from intake.progress import ProgressLine
-    from intake.delivery import Dispatcher
 
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
@@ -83,7 +84,8 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     counts = {"review": 0, "rejected": 0}
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
-        with Pipeline(config, work=Path(tmp)) as pipeline:
+        keep = Path(args.keep_work) if args.keep_work else None
+        with Pipeline(config, work=Path(tmp), keep_work=keep) as pipeline:
             for result in pipeline.run([Path(p) for p in args.files], progress=bar.update):
                 if result.rejection is not None:
                     counts["rejected"] += 1
@@ -108,6 +110,22 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     if counts["review"]:
         return ExitCode.REVIEW
     return ExitCode.DELIVERY if undelivered else ExitCode.OK
+
+
+def cmd_watch(args: argparse.Namespace) -> ExitCode:
+    from intake.delivery import Dispatcher
+    from intake.watch import watch
+
+    config = _load_config(args)
+    _preflight(config)
+    dispatcher = None if args.dry_run else Dispatcher(config)
+    interval = args.interval if args.interval is not None else config.watch.interval_s
+    summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
+                    once=args.once, send=not args.no_send)  # fmt: skip
+    print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
+    if summary.states["quarantine"]:
+        return ExitCode.REJECTED
+    return ExitCode.REVIEW if summary.states["review"] else ExitCode.OK
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
@@ -146,6 +164,30 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
+    from intake.routing.builder import detect_template, write_template
+
+    config = _load_config(args)
+    folder = Path(args.out) if args.out else config.routing.templates
+    if folder is None:
+        raise ConfigError(
+            'where should the template go? set [routing] templates = "FOLDER" in the configuration or pass --out'
+        )
+    template = detect_template(
+        Path(args.blank), authority=args.authority, code=args.code, language=args.language,
+        form_id=args.id, title=args.title,
+    )  # fmt: skip
+    target = write_template(template, folder)
+    print(f"{template.id}  {template.authority}  {template.code}  {template.language}  {template.title!r}  -> {target}")
+    print(f"{'name':<32} {'kind':<10} {'page':>4}  box (x, y, w, h mm)   label")
+    for zone in template.zones:
+        cells = f" cells {zone.cells}" if zone.cells else ""
+        box = ", ".join(f"{v:.1f}" for v in zone.box)
+        print(f"{zone.name:<32} {zone.kind:<10} {zone.page:>4}  ({box}){cells}  {zone.label}")
+    print(f"{len(template.zones)} zones: review the names and kinds in {target}, then run 'intake templates check'")
+    return ExitCode.OK
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${configuration.ENV_VAR})")
     parser.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
@@ -174,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--json", action="store_true", help="one JSON object per document per line")
     process.add_argument("--dry-run", action="store_true", help="do everything except queue and send")
     process.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
+    process.add_argument("--keep-work", metavar="DIR", help="keep every capture stage's image per page in DIR")
+    hot = add("watch", cmd_watch, "Process files as the scanner drops them into a folder (polled).")
+    hot.add_argument("folder", metavar="DIR", help="the folder the scanner writes to")
+    hot.add_argument("--interval", type=float, metavar="S", help="seconds between polls (default: [watch] interval_s)")
+    hot.add_argument("--once", action="store_true", help="handle what is there now, then exit")
+    hot.add_argument("--dry-run", action="store_true", help="do everything except queue and send")
+    hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
     config = sub.add_parser("config", help="Configuration commands.")
@@ -186,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     tcheck = templates_sub.add_parser("check", help="Validate every form template and list them.")
     _common(tcheck)
     tcheck.set_defaults(handler=cmd_templates_check)
+    tadd = templates_sub.add_parser("add", help="Build a form template from a blank PDF, zones found in its layout.")
+    _common(tadd)
+    tadd.add_argument("blank", metavar="BLANK.pdf", help="the blank form")
+    tadd.add_argument("--authority", required=True, help="authority code, e.g. KELA")
+    tadd.add_argument("--code", required=True, help="the form's printed code, e.g. 'SV 8'")
+    tadd.add_argument("--language", choices=("fi", "sv"), default="fi")
+    tadd.add_argument("--id", help="template id (default: from authority, code and language)")
+    tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
+    tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
+    tadd.set_defaults(handler=cmd_templates_add)
     return parser
 
 

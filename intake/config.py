@@ -36,6 +36,12 @@ class CaptureConfig(_Strict):
     blank_ink_ratio: float = Field(0.0015, ge=0, le=0.05)
 
 
+class WatchConfig(_Strict):
+    """The hot folder: how often it is polled for files the scanner has finished writing."""
+
+    interval_s: float = Field(2.0, gt=0, le=3600, description="a file is taken once unchanged over two polls")
+
+
 class OcrConfig(_Strict):
     """Tesseract: languages and parallelism."""
 
@@ -187,6 +193,7 @@ class Config(_Strict):
     routing: RoutingConfig = RoutingConfig()
     destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
     transport: TransportConfig = TransportConfig()
+    watch: WatchConfig = WatchConfig()
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -195,8 +202,7 @@ class Config(_Strict):
             if rule.destination not in self.destinations:
                 known = ", ".join(sorted(self.destinations)) or "none defined"
                 raise ValueError(
-                    f"routing.rules[{index}] ({rule.id}): unknown destination "
-                    f"{rule.destination!r} (known: {known})"
+                    f"routing.rules[{index}] ({rule.id}): unknown destination {rule.destination!r} (known: {known})"
                 )
         return self
 

@@ -45,6 +45,7 @@ class CleanPage:
     blank: bool = False
     orientation_confident: bool = True
     flags: list[str] = field(default_factory=list)
+    separator: bool = False  # a batch separator sheet (a large barcode or QR code, nothing else)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class PageAnalysis:
     archive_path: Path | None  # the cleaned archival image, in the work folder
     archive_dpi: int
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    separator: bool = False  # a separator sheet: it ends a document and is dropped
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Document:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
     blank_pages: list[int] = field(default_factory=list)
+    separator_pages: list[int] = field(default_factory=list)
     status: Status = Status.REVIEW
     reason: str | None = None
     route: Route | None = None
@@ -140,6 +143,7 @@ class Document:
             "fields": {name: value.to_json() for name, value in self.fields.items()},
             "checkboxes": dict(self.checkboxes),
             "blank_pages": list(self.blank_pages),
+            "separator_pages": list(self.separator_pages),
             "reason": self.reason,
             "package": self.package_id,
         }

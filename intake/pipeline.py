@@ -29,18 +29,21 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (pages done, pages known so far)
 
 
-def analyse_page(source: SourceFile, number: int, config: Config, work: Path) -> PageAnalysis:
+def analyse_page(
+    source: SourceFile, number: int, config: Config, work: Path, keep_work: Path | None = None
+) -> PageAnalysis:
     """Everything done to one page: load, clean, recognise, keep the archival copy."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     image, dpi = capture.load_page(source, number, config.capture)
-    page = capture.clean(image, dpi, number=number, config=config.capture, tesseract=config.ocr.tesseract)
+    keep = capture.Keep(keep_work, f"{source.sha256[:16]}-p{number:04d}") if keep_work else None
+    page = capture.clean(image, dpi, number=number, config=config.capture, tesseract=config.ocr.tesseract, keep=keep)
     seconds["capture"] = time.perf_counter() - started
     archive = work / f"{source.sha256[:16]}-p{number:04d}.png"
-    if page.blank:
+    if page.blank or page.separator:
         return PageAnalysis(
-            number, _blank_identity(), True, page.rotation, page.skew, page.orientation_confident,
-            page.flags, {}, {}, None, page.archive_dpi, seconds,
+            number, _blank_identity(), page.blank, page.rotation, page.skew, page.orientation_confident,
+            page.flags, {}, {}, None, page.archive_dpi, seconds, separator=page.separator,
         )  # fmt: skip
     templates = load_templates(config.routing.templates)
     found = recognise(page, templates, lang=config.ocr.lang, tesseract=config.ocr.tesseract)
@@ -84,9 +87,10 @@ def workers(config: Config) -> int:
 class Pipeline:
     """Runs files through the stages with a pool of page workers."""
 
-    def __init__(self, config: Config, *, work: Path) -> None:
+    def __init__(self, config: Config, *, work: Path, keep_work: Path | None = None) -> None:
         self.config = config
         self.work = work
+        self.keep_work = keep_work  # --keep-work: every capture stage's image per page
         self.templates = load_templates(config.routing.templates)
         self._pool = ProcessPoolExecutor(max_workers=workers(config))
         self._broken = False
@@ -130,7 +134,7 @@ class Pipeline:
 
     def _submit(self, source: SourceFile) -> list[Future[PageAnalysis]]:
         return [
-            self._pool.submit(analyse_page, source, number, self.config, self.work)
+            self._pool.submit(analyse_page, source, number, self.config, self.work, self.keep_work)
             for number in range(1, source.page_count + 1)
         ]
 

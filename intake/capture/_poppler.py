@@ -17,6 +17,11 @@ _PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
 _SIZE = re.compile(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", re.MULTILINE)
 _ROT = re.compile(r"^Page\s+(\d+) rot:\s+(\d+)", re.MULTILINE)
 _PASSWORD = ("Incorrect password", "encrypted")
+# pdfimages -list: page num type width height color comp bpc enc interp object gen x-ppi y-ppi
+_IMAGE = re.compile(
+    r"^\s*\d+\s+\d+\s+image\s+(\d+)\s+(\d+)\s+(\S+)\s+\d+\s+(\d+)\s+\S+\s+\S+\s+\d+\s+\d+\s+(\d+)\s+(\d+)",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,17 @@ class PdfInfo:
 
     pages: int
     sizes: list[tuple[float, float]]  # (width, height) in points, as displayed
+
+
+@dataclass(frozen=True)
+class PdfImage:
+    """An image drawn on a page, as ``pdfimages -list`` reports it."""
+
+    width: int
+    height: int
+    colour: str  # "gray", "rgb", "cmyk", "index", ...
+    bits: int  # bits per component: 1 for a bilevel scan
+    ppi: int  # the resolution at which one image pixel is one rendered pixel
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -74,9 +90,20 @@ def info(path: Path, *, first: int = 1, last: int = 999_999, timeout: float, mem
     return PdfInfo(pages=int(count.group(1)), sizes=sizes)
 
 
-def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int) -> Image.Image:
-    """Page ``number`` (1-based) rendered by ``pdftoppm`` at ``dpi``, mode RGB."""
-    args = ["pdftoppm", "-r", str(dpi), "-f", str(number), "-l", str(number), str(path)]
+def images(path: Path, number: int, *, timeout: float, memory_mb: int = 512) -> list[PdfImage]:
+    """The images on page ``number``; empty when ``pdfimages`` cannot tell (it is only a hint)."""
+    args = ["pdfimages", "-list", "-f", str(number), "-l", str(number), str(path)]
+    result = _run(args, timeout=timeout, memory_mb=memory_mb, what=f"listing the images of page {number}")
+    if result.returncode != 0:
+        return []
+    text = result.stdout.decode("utf-8", "replace")
+    return [PdfImage(int(w), int(h), c, int(b), int(x)) for w, h, c, b, x, _ in _IMAGE.findall(text)]
+
+
+def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int, colour: str = "rgb") -> Image.Image:
+    """Page ``number`` (1-based) rendered by ``pdftoppm`` at ``dpi``, ``colour`` "rgb", "gray" or "mono"."""
+    flags = {"rgb": [], "gray": ["-gray"], "mono": ["-mono"]}[colour]
+    args = ["pdftoppm", *flags, "-r", str(dpi), "-f", str(number), "-l", str(number), str(path)]
     result = _run(args, timeout=timeout, memory_mb=memory_mb, what=f"rendering page {number}")
     if result.returncode != 0 or not result.stdout:
         _fail(result, f"rendering page {number}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from functools import cache
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from intake.capture import _raster, blank, border, deskew, orient
+from intake.capture import _raster, blank, border, deskew, orient, separator
+from intake.capture.keep import Keep, save_stage
 from intake.config import CaptureConfig
 from intake.models import CleanPage
 
@@ -20,24 +20,36 @@ _MIN_SKEW = 0.05  # degrees; below this a rotation would only blur
 
 
 def clean(
-    image: Image.Image, dpi: int, *, number: int, config: CaptureConfig, tesseract: str = "tesseract"
-) -> CleanPage:
-    """Make page ``number`` upright, straight and clean; see ``CleanPage`` for what comes back."""
+    image: Image.Image, dpi: int, *, number: int, config: CaptureConfig, tesseract: str = "tesseract",
+    keep: Keep | None = None,
+) -> CleanPage:  # fmt: skip
+    """Make page ``number`` upright, straight and clean; see ``CleanPage`` for what comes back.
+
+    With ``keep``, every stage's image is saved too (``--keep-work``).
+    """
+    save_stage(keep, "1-scan", image)
     grey = _raster.to_grey(image)
     small = _raster.downscale(grey, dpi)
     small_dpi = min(dpi, _raster.ANALYSIS_DPI)
     edges = border.edge_mask(small, small_dpi, _raster.paper_level(small))
     small = np.where(edges, np.uint8(255), small)
     ink = _raster.ink_mask(small, strict=False)
-    if blank.is_blank(ink, config.blank_ink_ratio):
-        log.debug("page %d: blank", number)
+    save_stage(keep, "2-edges", edges)
+    save_stage(keep, "3-ink", ink)
+    empty = blank.is_blank(ink, config.blank_ink_ratio)
+    if empty or separator.is_separator(small, ink, small_dpi):
+        log.debug("page %d: %s", number, "blank" if empty else "separator sheet")
         archive, ocr = _transform(image, grey, dpi, edges, 0, 0.0, config.work_dpi)
-        return CleanPage(number, archive, ocr, config.work_dpi, dpi, 0, 0.0, blank=True)
+        save_stage(keep, "6-archive", archive)
+        return CleanPage(number, archive, ocr, config.work_dpi, dpi, 0, 0.0, blank=empty, separator=not empty)
     skew = deskew.estimate(ink)
     view = _Views(grey, dpi, edges, skew.angle)
     upright = orient.decide(view, skew, min(dpi, _VIEW_DPI), cmd=tesseract)
     log.debug("page %d: turn %d° (%s), skew %.2f°", number, upright.rotation, upright.evidence, skew.angle)
+    save_stage(keep, "4-view", view(upright.rotation // 90))
     archive, ocr = _transform(image, grey, dpi, edges, upright.rotation, skew.angle, config.work_dpi)
+    save_stage(keep, "5-ocr", ocr)
+    save_stage(keep, "6-archive", archive)
     flags = [] if upright.confident else ["orientation-uncertain"]
     return CleanPage(
         number, archive, ocr, config.work_dpi, dpi, upright.rotation, round(skew.angle, 2),
@@ -53,10 +65,14 @@ class _Views:
         mask = cv2.resize(edges.astype(np.uint8), base.shape[::-1], interpolation=cv2.INTER_NEAREST)
         self._base = np.where(mask.astype(bool), np.uint8(255), base)
         self._angle = angle
+        # Per instance, not functools.cache: a cache on the method is held by the class and
+        # kept every page's views alive for the life of the worker (~25 MB per page).
+        self._turned: dict[int, np.ndarray] = {}
 
-    @cache  # noqa: B019 - one instance per page, dropped with it
     def __call__(self, quarter: int) -> np.ndarray:
-        return _rotate(_raster.rotate_bound(self._base, quarter), self._angle, cv2.INTER_LINEAR)
+        if quarter not in self._turned:
+            self._turned[quarter] = _rotate(_raster.rotate_bound(self._base, quarter), self._angle, cv2.INTER_LINEAR)
+        return self._turned[quarter]
 
 
 def _rotate(array: np.ndarray, angle: float, interpolation: int) -> np.ndarray:

@@ -58,8 +58,7 @@ def inspect(path: Path, limits: CaptureConfig) -> SourceFile:
     kind = sniff(head)
     if kind is None:
         raise UnsupportedFormat(
-            f"not a PDF, TIFF, JPEG or PNG file (it starts with {head[:8]!r}); "
-            "save the scan in one of these formats"
+            f"not a PDF, TIFF, JPEG or PNG file (it starts with {head[:8]!r}); save the scan in one of these formats"
         )
     pages = _inspect_pdf(path, limits) if kind == "pdf" else _inspect_image(path, kind, limits)
     log.info("%s: %s, %d page(s), %d bytes", path.name, kind, pages, size)
@@ -149,10 +148,31 @@ def load_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[I
 def _load_pdf_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[Image.Image, int]:
     info = _poppler.info(source.path, first=number, last=number, timeout=limits.page_timeout_s)
     render_dpi, dpi = _pdf_dpi(info.sizes[0], limits)
+    colour = "rgb"
+    scan = _page_scan(source, number, info.sizes[0], limits)
+    if scan is not None:
+        if scan.ppi < render_dpi:  # never upsample a scan: the OCR copy is resampled later anyway
+            render_dpi, dpi = scan.ppi, _round_dpi(dpi * scan.ppi / render_dpi)
+        # Render grey or bilevel scans as such: a third of the pixels to move and convert.
+        bilevel = scan.bits == 1 and scan.ppi == render_dpi
+        colour = "mono" if bilevel else "gray" if scan.colour == "gray" else "rgb"
     # Room for the rendered page three times over plus poppler's own needs.
     memory_mb = int(limits.max_megapixels * 3 * 3 + 512)
-    image = _poppler.render(source.path, number, dpi=render_dpi, timeout=limits.page_timeout_s, memory_mb=memory_mb)
-    return _as_scanned(image), dpi
+    image = _poppler.render(source.path, number, dpi=render_dpi, timeout=limits.page_timeout_s,
+                            memory_mb=memory_mb, colour=colour)  # fmt: skip
+    return (_as_scanned(image) if image.mode == "RGB" else image), dpi
+
+
+def _page_scan(
+    source: SourceFile, number: int, size_pt: tuple[float, float], limits: CaptureConfig
+) -> _poppler.PdfImage | None:
+    """The scanned image that is the whole page, when the page is one image (as scanners make)."""
+    found = _poppler.images(source.path, number, timeout=limits.page_timeout_s)
+    if len(found) != 1 or found[0].ppi <= 0:
+        return None
+    scan = found[0]
+    covered = max(scan.width, scan.height) / scan.ppi * 72.0 / max(size_pt)
+    return scan if covered > 0.9 else None
 
 
 def _pdf_dpi(size_pt: tuple[float, float], limits: CaptureConfig) -> tuple[int, int]:

@@ -55,6 +55,7 @@ def _row(file: str, number: int, scan: dict[str, Any], page: CleanPage, dpi: int
         "file": file, "page": number, "dpi": dpi, "seconds": seconds,
         "blank": truly_blank, "found_blank": page.blank, "upright": upright,
         "rotation": page.rotation, "wanted": wanted, "confident": page.orientation_confident,
+        "separator": page.separator,
         "residual": None if page.blank or truly_blank else residual_skew(page),
     }  # fmt: skip
 
@@ -79,10 +80,11 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "false_negatives": sum(r["blank"] and not r["found_blank"] for r in rows),
             "true_negatives": sum(not r["blank"] and not r["found_blank"] for r in rows),
         },
+        "separators_found": sum(r["separator"] for r in rows),  # the corpus has none
         "seconds_median": float(np.median(seconds)),
         "seconds_p95": float(np.percentile(seconds, 95)),
         "seconds_per_300dpi_page_median": float(np.median(per_300)),
-        "failures": [r for r in rows if not r["upright"] or r["blank"] != r["found_blank"]],
+        "failures": [r for r in rows if not r["upright"] or r["blank"] != r["found_blank"] or r["separator"]],
     }
 
 

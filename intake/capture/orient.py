@@ -100,7 +100,6 @@ def read_variants(band: np.ndarray, *, cmd: str = "tesseract") -> Reading:
     return Reading(*scores)
 
 
-
 @dataclass(frozen=True)
 class Upright:
     """The counter-clockwise turn that makes a page upright, and how sure that is."""

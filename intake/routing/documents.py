@@ -29,19 +29,27 @@ def split(source: SourceFile, pages: Sequence[PageAnalysis]) -> list[Document]:
     """Group pages into documents, in file order."""
     documents: list[Document] = []
     pending_blanks: list[int] = []
+    pending_separators: list[int] = []
     current: Document | None = None
     for page in pages:
+        if page.separator:  # ends the document in hand; listed with it (or the next one)
+            (current.separator_pages if current else pending_separators).append(page.number)
+            current = None
+            continue
         if page.blank:
             (current.blank_pages if current else pending_blanks).append(page.number)
             continue
         if not _continues(current, page):
             current = Document(source=source, pages=[], form_id=page.identity.form_id)
             current.blank_pages.extend(pending_blanks)
+            current.separator_pages.extend(pending_separators)
             pending_blanks.clear()
+            pending_separators.clear()
             documents.append(current)
         current.pages.append(page)
-    if pending_blanks:  # a file of blank pages only
-        documents.append(Document(source=source, pages=[], form_id=None, blank_pages=pending_blanks))
+    if pending_blanks or pending_separators:  # a file of blank pages and separators only
+        documents.append(Document(source=source, pages=[], form_id=None, blank_pages=pending_blanks,
+                                  separator_pages=pending_separators))  # fmt: skip
     return documents
 
 

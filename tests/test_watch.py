@@ -1,0 +1,99 @@
+"""The hot folder: files taken only when complete, each handled once, a crash resumed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from smtp_fixtures import AGENCY
+
+from intake.cli import ExitCode, main
+from intake.transport import Outbox
+from intake.transport.certs import DemoPki
+from intake.watch import Watcher, ignored
+
+NAME = "Virtanen Matti 131052-308T.pdf"  # scanners name files after what the advisor types
+
+
+def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
+    watcher = Watcher(tmp_path, pipeline=None, dispatcher=None)  # type: ignore[arg-type]
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n" + b"x" * 1000)
+    assert watcher.poll() == []  # first sight: size and mtime not yet known to be stable
+    with scan.open("ab") as stream:
+        stream.write(b"y" * 1000)  # the second half arrives between polls
+    assert watcher.poll() == []
+    (tmp_path / ".scan2.pdf").write_bytes(b"%PDF")
+    (tmp_path / "scan3.pdf.tmp").write_bytes(b"%PDF")
+    claimed = watcher.poll()
+    assert len(claimed) == 1 and claimed[0].parent == tmp_path / ".intake" / "processing"
+    assert claimed[0].stat().st_size == 2009 and not scan.exists()
+    assert "Virtanen" not in claimed[0].name
+    assert watcher.journal.original(claimed[0].name) == "scan.pdf"
+    assert watcher.poll() == [] and watcher.poll() == []  # hidden and temp names stay
+    assert {p.name for p in tmp_path.iterdir() if p.is_file()} == {".scan2.pdf", "scan3.pdf.tmp"}
+
+
+def test_ignored_names() -> None:
+    assert [ignored(n) for n in (".x.pdf", "~lock.pdf", "a.TMP", "a.part", "a.pdf", "a.tif")] == [
+        True, True, True, True, False, False,
+    ]  # fmt: skip
+
+
+def _config(tmp_path: Path, pki: DemoPki) -> Path:
+    rules = "".join(
+        f'[[routing.rules]]\nid = "{a.lower()}"\nauthority = "{a}"\ndestination = "agency"\n' for a in ("KELA", "ELY")
+    )
+    path = tmp_path / "intake.toml"
+    path.write_text(f"""{rules}
+[destinations.agency]
+address = "{AGENCY}"
+certificate = "{pki.agencies[AGENCY].cert}"
+[transport]
+spool = "{tmp_path / 'spool'}"
+sender = "intake@asiointipiste.example"
+[transport.smime]
+certificate = "{pki.signer.cert}"
+key = "{pki.signer.key}"
+""", encoding="utf-8")  # fmt: skip
+    return path
+
+
+def _watch_once(folder: Path, config: Path) -> int:
+    return main(["watch", str(folder), "--once", "--interval", "0.2", "--no-send", "--config", str(config)])
+
+
+def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoPki, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    processing = inbox / ".intake" / "processing"
+    processing.mkdir(parents=True)
+    shutil.copyfile(corpus / "scan_0007.pdf", inbox / NAME)  # one KELA form
+    (inbox / "broken.jpg").write_bytes((corpus / "scan_0001.jpg").read_bytes()[:5000])
+    # A crash left a claimed batch (ELY + KELA form) in processing/: the restart resumes it.
+    shutil.copyfile(corpus / "batch_002.pdf", processing / "18f0000000.pdf")
+    config = _config(tmp_path, pki)
+
+    assert _watch_once(inbox, config) == ExitCode.REJECTED
+    outbox = Outbox(tmp_path / "spool" / "outbox")
+    assert len(outbox.list()) == 3  # one item per document
+    assert not [p for p in inbox.iterdir() if p.is_file()] and not list(processing.iterdir())
+    done = sorted(p.name for p in (inbox / "done").iterdir())
+    assert len(done) == 4 and all("Virtanen" not in name and "131052" not in name for name in done)
+    results = [json.loads(p.read_text()) for p in (inbox / "done").glob("*.result.json")]
+    assert {r["original_name"] for r in results} == {NAME, "18f0000000.pdf"}
+    assert all(d["status"] == "queued" for r in results for d in r["documents"])
+    reason = json.loads(next((inbox / "quarantine").glob("*.reason.json")).read_text())
+    assert reason["original_name"] == "broken.jpg" and "truncated" in reason["reason"]
+    assert len(list((inbox / "quarantine").iterdir())) == 2
+
+    # Crash after the journal recorded the file but before it was moved, and the same scan
+    # dropped again: neither is processed twice.
+    kept = next((inbox / "done").glob("*.pdf"))
+    shutil.copyfile(kept, processing / "18f0000001.pdf")
+    kept.unlink()
+    shutil.copyfile(corpus / "scan_0007.pdf", inbox / "again.pdf")
+    assert _watch_once(inbox, config) == ExitCode.OK
+    assert len(outbox.list()) == 3
+    assert len(list((inbox / "done").glob("*.pdf"))) == 2
+    assert not [p for p in inbox.iterdir() if p.is_file()] and not list(processing.iterdir())
