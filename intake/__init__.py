@@ -4,8 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from intake.config import Config, load as load_config  # noqa: E402
-from intake.errors import IntakeError  # noqa: E402
-from intake.models import Document, Rejection, Status  # noqa: E402
+from intake.config import Config
+from intake.config import load as load_config
+from intake.errors import IntakeError
+from intake.models import Document, Rejection, Status
 
 __all__ = ["Config", "Document", "IntakeError", "Rejection", "Status", "__version__", "load_config"]

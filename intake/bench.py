@@ -91,8 +91,7 @@ def report(results: list[FileResult], elapsed: float, truth: dict[str, dict], *,
     peak_parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     lines = [
-        f"intake bench: {len(results)} files, {len(pages)} pages, {n_workers} workers, "
-        f"{elapsed:.1f} s wall",
+        f"intake bench: {len(results)} files, {len(pages)} pages, {n_workers} workers, {elapsed:.1f} s wall",
         "",
         f"- throughput: **{len(pages) / elapsed * 60:.1f} pages/min**",
         f"- peak memory (RSS): parent {peak_parent:.0f} MiB, largest worker {peak_worker:.0f} MiB",
@@ -106,7 +105,6 @@ def report(results: list[FileResult], elapsed: float, truth: dict[str, dict], *,
         lines += ["", "| accuracy vs truth.json | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(score(results, truth).items())]
     return "\n".join(lines)
-
 
 
 def main(argv: list[str] | None = None) -> int:

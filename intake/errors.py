@@ -1,22 +1,22 @@
 """The one exception tree of intake; every error a caller can act on is a leaf here.
 
-    IntakeError
-    ├── ConfigError                  the configuration file is wrong (file, key, problem)
-    ├── EnvironmentProblem           something intake needs is missing on this machine
-    ├── BadInputError                one input file cannot be processed (it is quarantined)
-    │   ├── UnsupportedFormat
-    │   ├── CorruptFile
-    │   ├── EncryptedPdf
-    │   └── LimitExceeded            too many pages, too many pixels, too slow
-    ├── OcrError                     the OCR engine failed on a page
-    ├── TemplateError                a form template is invalid
-    └── TransportError
-        ├── PackageError
-        ├── OutboxError
-        └── DeliveryError            a message could not be delivered
-            ├── DeliveryTimeout      (also a TimeoutError)
-            ├── TemporaryFailure     4xx: try again later
-            └── PermanentFailure     5xx: will not succeed by retrying
+IntakeError
+├── ConfigError                  the configuration file is wrong (file, key, problem)
+├── EnvironmentProblem           something intake needs is missing on this machine
+├── BadInputError                one input file cannot be processed (it is quarantined)
+│   ├── UnsupportedFormat
+│   ├── CorruptFile
+│   ├── EncryptedPdf
+│   └── LimitExceeded            too many pages, too many pixels, too slow
+├── OcrError                     the OCR engine failed on a page
+├── TemplateError                a form template is invalid
+└── TransportError
+    ├── PackageError
+    ├── OutboxError
+    └── DeliveryError            a message could not be delivered
+        ├── DeliveryTimeout      (also a TimeoutError)
+        ├── TemporaryFailure     4xx: try again later
+        └── PermanentFailure     5xx: will not succeed by retrying
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ def rogue_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPki:
 class ScriptedHandler(StoreHandler):
     """Stores messages, but first answers RCPT/DATA with scripted replies; records commands."""
 
-    def __init__(
-        self, folder: Path, *, rcpt: dict[str, str] | None = None, data: list[str] | None = None
-    ) -> None:
+    def __init__(self, folder: Path, *, rcpt: dict[str, str] | None = None, data: list[str] | None = None) -> None:
         super().__init__(folder)
         self.rcpt_replies = rcpt or {}
         self.data_replies = list(data or [])
@@ -112,20 +110,12 @@ def smtp_server(pki: DemoPki, rogue_pki: DemoPki) -> Iterator[ServerFactory]:
         controller.stop()
 
 
-def smtp_config(
-    pki: DemoPki, port: int, *, timeout_s: float = 5.0, tls: TlsMode = TlsMode.STARTTLS
-) -> SmtpConfig:
-    return SmtpConfig(
-        host="127.0.0.1", port=port, tls=tls, ca_file=pki.ca.cert, timeout_s=timeout_s
-    )
+def smtp_config(pki: DemoPki, port: int, *, timeout_s: float = 5.0, tls: TlsMode = TlsMode.STARTTLS) -> SmtpConfig:
+    return SmtpConfig(host="127.0.0.1", port=port, tls=tls, ca_file=pki.ca.cert, timeout_s=timeout_s)
 
 
-def transport_config(
-    pki: DemoPki, spool: Path, *, port: int = 25, signed: bool = True
-) -> TransportConfig:
-    smime = (
-        SmimeConfig(certificate=pki.signer.cert, key=pki.signer.key) if signed else SmimeConfig()
-    )
+def transport_config(pki: DemoPki, spool: Path, *, port: int = 25, signed: bool = True) -> TransportConfig:
+    smime = SmimeConfig(certificate=pki.signer.cert, key=pki.signer.key) if signed else SmimeConfig()
     return TransportConfig(
         spool=spool,
         sender=SENDER,
@@ -150,19 +140,13 @@ def page_image(path: Path, *, mode: str, size: tuple[int, int], text: str) -> Pa
     return path
 
 
-def make_document(
-    folder: Path, *, pages: list[tuple[str, int, tuple[int, int]]] | None = None
-) -> Document:
+def make_document(folder: Path, *, pages: list[tuple[str, int, tuple[int, int]]] | None = None) -> Document:
     """A two-page Kela form with a henkilötunnus in its fields; pages are (mode, dpi, size)."""
     specs = pages if pages is not None else [("RGB", 150, (1240, 1754)), ("1", 200, (1654, 2339))]
     analyses = []
     for number, (mode, dpi, size) in enumerate(specs, start=1):
-        path = page_image(
-            folder / f"page-{number}.png", mode=mode, size=size, text=f"page {number}"
-        )
-        identity = PageIdentity(
-            form_id="kela-y38-fi", page=number, score=0.97, reason="title matched"
-        )
+        path = page_image(folder / f"page-{number}.png", mode=mode, size=size, text=f"page {number}")
+        identity = PageIdentity(form_id="kela-y38-fi", page=number, score=0.97, reason="title matched")
         analyses.append(PageAnalysis(
             number=number, identity=identity, blank=False, rotation=0, skew=0.0,
             orientation_confident=True, flags=[], fields={}, checkboxes={},

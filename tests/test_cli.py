@@ -59,7 +59,9 @@ def test_dry_run_json_classifies_splits_and_holds(corpus: Path, truth: dict, dry
     assert not (dry_config.parent / "spool" / "outbox").exists()  # dry run: nothing queued
 
 
-def test_bad_files_are_quarantined_and_the_batch_goes_on(corpus: Path, dry_config: Path, tmp_path: Path, capsys) -> None:
+def test_bad_files_are_quarantined_and_the_batch_goes_on(
+    corpus: Path, dry_config: Path, tmp_path: Path, capsys
+) -> None:
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
     text = tmp_path / "notes.png"
@@ -77,8 +79,13 @@ def test_bad_files_are_quarantined_and_the_batch_goes_on(corpus: Path, dry_confi
 @pytest.mark.parametrize(
     ("toml", "key", "words"),
     [
-        pytest.param('[[routing.rules]]\nid = "x"\nauthority = "KLEA"\ndestination = "d"\n'
-                     '[destinations.d]\naddress = "a@b.example"\n', "routing.rules.0.authority", "KLEA", id="authority"),
+        pytest.param(
+            '[[routing.rules]]\nid = "x"\nauthority = "KLEA"\ndestination = "d"\n'
+            '[destinations.d]\naddress = "a@b.example"\n',
+            "routing.rules.0.authority",
+            "KLEA",
+            id="authority",
+        ),
         pytest.param('[[routing.rules]]\nid = "x"\ndestination = "nowhere"\n', "", "nowhere", id="destination"),
         pytest.param("[capture]\nmax_pages = 0\n", "capture.max_pages", "greater than or equal", id="range"),
         pytest.param("[ocr]\nlanguage = 'fin'\n", "ocr.language", "Extra inputs", id="unknown-key"),
@@ -111,7 +118,9 @@ def test_templates_check_lists_all_forms(capsys) -> None:
 def test_whole_path_delivers_over_tls(corpus: Path, pki: DemoPki, smtp_server, tmp_path: Path, capsys) -> None:
     received = tmp_path / "received"
     server = smtp_server(StoreHandler(received))
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [[routing.rules]]
 id = "kela"
 authority = "KELA"
@@ -120,7 +129,7 @@ destination = "kela"
 address = "{AGENCY}"
 certificate = "{pki.agencies[AGENCY].cert}"
 [transport]
-spool = "{tmp_path / 'spool'}"
+spool = "{tmp_path / "spool"}"
 sender = "intake@asiointipiste.example"
 [transport.smtp]
 host = "127.0.0.1"
@@ -130,7 +139,8 @@ timeout_s = 20
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
-""")
+""",
+    )
     code, docs = run_json(capsys, "--config", str(config), str(corpus / "batch_002.pdf"))
     # batch_002 holds an ELY form (no rule here: held) and a KELA form (delivered).
     assert code == ExitCode.REVIEW

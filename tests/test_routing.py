@@ -34,7 +34,9 @@ def clean_page(corpus: Path, name: str, number: int = 1) -> CleanPage:
         pytest.param("other_001.pdf", 1, None, 0, id="letter"),
     ],
 )
-def test_band_text_identifies_the_form_page(corpus: Path, name: str, number: int, form: str | None, form_page: int) -> None:
+def test_band_text_identifies_the_form_page(
+    corpus: Path, name: str, number: int, form: str | None, form_page: int
+) -> None:
     page = clean_page(corpus, name, number)
     identity = Classifier(TEMPLATES).identify(read_bands(page.ocr_image, lang=LANG).text)
     assert (identity.form_id, identity.page) == (form, form_page), identity.reason

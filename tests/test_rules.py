@@ -22,7 +22,12 @@ CONFIG = Config.model_validate(
         "routing": {
             "rules": [
                 {"id": "kela-sv", "authority": "KELA", "language": "sv", "destination": "kela-sv"},
-                {"id": "kela-south", "authority": "KELA", "postal_code": ["00", "01", "02"], "destination": "kela-south"},
+                {
+                    "id": "kela-south",
+                    "authority": "KELA",
+                    "postal_code": ["00", "01", "02"],
+                    "destination": "kela-south",
+                },
                 {"id": "kela", "authority": "KELA", "destination": "kela"},
                 {"id": "vero", "form": "vero-5010-fi", "destination": "vero"},
             ]
@@ -42,10 +47,18 @@ def doc(authority: str, form: str, language: str = "fi", postal: FieldValue | No
     ("document", "rule", "destination"),
     [
         pytest.param(doc("KELA", "kela-sv8-sv", "sv"), "kela-sv", "registrator@kela.example", id="language"),
-        pytest.param(doc("KELA", "kela-sv8-fi", postal=FieldValue("00100", 0.9, True)), "kela-south",
-                     "kirjaamo-etela@kela.example", id="postal-prefix"),
-        pytest.param(doc("KELA", "kela-sv8-fi", postal=FieldValue("33100", 0.9, True)), "kela",
-                     "kirjaamo@kela.example", id="postal-other"),
+        pytest.param(
+            doc("KELA", "kela-sv8-fi", postal=FieldValue("00100", 0.9, True)),
+            "kela-south",
+            "kirjaamo-etela@kela.example",
+            id="postal-prefix",
+        ),
+        pytest.param(
+            doc("KELA", "kela-sv8-fi", postal=FieldValue("33100", 0.9, True)),
+            "kela",
+            "kirjaamo@kela.example",
+            id="postal-other",
+        ),
         pytest.param(doc("VERO", "vero-5010-fi"), "vero", "kirjaamo@vero.example", id="form"),
     ],
 )

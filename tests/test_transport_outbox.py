@@ -20,9 +20,7 @@ RETRY = RetryConfig(first_s=60, max_s=240, give_up_after_s=3600)
 @pytest.fixture
 def package(tmp_path: Path, pki: DemoPki) -> Package:
     config = transport_config(pki, tmp_path / "spool")
-    return build_package(
-        make_document(tmp_path), destination=destination(pki), config=config, now=T0
-    )
+    return build_package(make_document(tmp_path), destination=destination(pki), config=config, now=T0)
 
 
 def test_enqueue_is_durable_idempotent_and_due(tmp_path: Path, package: Package) -> None:

@@ -23,9 +23,7 @@ def _page_sizes(pdf: bytes, folder: Path) -> list[tuple[float, float]]:
     """Page sizes in points as poppler's pdfinfo reads them (what a viewer would show)."""
     path = folder / "check.pdf"
     path.write_bytes(pdf)
-    done = subprocess.run(
-        ["pdfinfo", "-f", "1", "-l", "99", str(path)], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(path)], capture_output=True, text=True, check=True)
     found = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", done.stdout)
     return [(float(w), float(h)) for w, h in found]
 
@@ -52,9 +50,7 @@ def test_pdf_with_one_dpi_is_one_plain_file(tmp_path: Path) -> None:
 
 def test_manifest_describes_the_document(tmp_path: Path, pki: DemoPki) -> None:
     document = make_document(tmp_path)
-    package = build_package(
-        document, destination=destination(pki), config=transport_config(pki, tmp_path), now=T0
-    )
+    package = build_package(document, destination=destination(pki), config=transport_config(pki, tmp_path), now=T0)
     manifest = package.manifest
     assert (manifest["schema"], manifest["schema_version"]) == ("intake-manifest", 1)
     assert manifest["package_id"] == package.package_id
@@ -96,17 +92,13 @@ def test_package_opens_with_the_agency_key_and_verifies(tmp_path: Path, pki: Dem
         config=transport_config(pki, tmp_path),
     )
     agency = pki.agencies[AGENCY]
-    opened = open_package(
-        package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert
-    )
+    opened = open_package(package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
     assert opened.signer_verified
     assert opened.pdf == package.pdf
     assert opened.manifest == package.manifest
 
 
-def test_signature_from_an_untrusted_ca_is_not_verified(
-    tmp_path: Path, pki: DemoPki, rogue_pki: DemoPki
-) -> None:
+def test_signature_from_an_untrusted_ca_is_not_verified(tmp_path: Path, pki: DemoPki, rogue_pki: DemoPki) -> None:
     package = build_package(
         make_document(tmp_path),
         destination=destination(pki),
@@ -131,9 +123,7 @@ def test_the_wrong_agency_cannot_open_it(tmp_path: Path, pki: DemoPki) -> None:
     )
     other = pki.agencies["kirjaamo@vero.example"]
     with pytest.raises(PackageError, match="decrypt"):
-        open_package(
-            package.message, recipient_key=other.key, recipient_cert=other.cert, ca_file=pki.ca.cert
-        )
+        open_package(package.message, recipient_key=other.key, recipient_cert=other.cert, ca_file=pki.ca.cert)
 
 
 def test_no_certificate_with_required_encryption_is_refused(tmp_path: Path, pki: DemoPki) -> None:
@@ -151,15 +141,11 @@ def test_without_a_signing_key_the_package_is_encrypted_but_unsigned(
     config = transport_config(pki, tmp_path, signed=False)
     assert config.smime == SmimeConfig()
     with caplog.at_level(logging.WARNING, logger="intake.transport"):
-        package = build_package(
-            make_document(tmp_path), destination=destination(pki), config=config
-        )
+        package = build_package(make_document(tmp_path), destination=destination(pki), config=config)
     assert not package.signed and package.encrypted
     assert "not signed" in caplog.text
     agency = pki.agencies[AGENCY]
-    opened = open_package(
-        package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert
-    )
+    opened = open_package(package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
     assert not opened.signer_verified and opened.pdf == package.pdf
 
 
@@ -167,9 +153,7 @@ def test_a_missing_page_image_is_a_package_error(tmp_path: Path, pki: DemoPki) -
     document = make_document(tmp_path)
     document.pages[1].archive_path = tmp_path / "gone.png"
     with pytest.raises(PackageError, match="page 2"):
-        build_package(
-            document, destination=destination(pki), config=transport_config(pki, tmp_path)
-        )
+        build_package(document, destination=destination(pki), config=transport_config(pki, tmp_path))
 
 
 def test_write_package_keeps_plain_text_out_unless_asked(tmp_path: Path, pki: DemoPki) -> None:

@@ -42,9 +42,7 @@ from intake.transport.certs import DemoPki
 
 def _queue(tmp_path: Path, pki: DemoPki) -> tuple[Outbox, str, bytes]:
     config = transport_config(pki, tmp_path / "spool")
-    package = build_package(
-        make_document(tmp_path), destination=destination(pki), config=config, now=T0
-    )
+    package = build_package(make_document(tmp_path), destination=destination(pki), config=config, now=T0)
     outbox = Outbox.for_config(config)
     return outbox, outbox.enqueue(package, AGENCY, now=T0), package.message
 
@@ -56,9 +54,7 @@ def test_end_to_end_the_agency_gets_an_authentic_package(
     receiver = start_receiver(inbox, cert_file=pki.server.cert, key_file=pki.server.key)
     try:
         config = transport_config(pki, tmp_path / "spool", port=receiver.port)
-        package = build_package(
-            make_document(tmp_path), destination=destination(pki), config=config
-        )
+        package = build_package(make_document(tmp_path), destination=destination(pki), config=config)
         outbox = Outbox.for_config(config)
         with caplog.at_level(logging.DEBUG):
             item_id = outbox.enqueue(package, AGENCY)
@@ -73,9 +69,7 @@ def test_end_to_end_the_agency_gets_an_authentic_package(
     assert eml.name == f"{package.package_id}@asiointipiste.example.eml"
     # What the agency does: decrypt with its key, verify with openssl against the CA.
     agency = pki.agencies[AGENCY]
-    opened = open_package(
-        received, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert
-    )
+    opened = open_package(received, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
     assert opened.signer_verified
     assert opened.pdf == package.pdf
     assert opened.manifest == package.manifest
@@ -105,9 +99,7 @@ def test_a_resend_after_a_crash_is_the_same_message(tmp_path: Path, pki: DemoPki
     assert eml.read_bytes() == message
 
 
-def test_server_without_starttls_gets_nothing(
-    tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory
-) -> None:
+def test_server_without_starttls_gets_nothing(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
     handler = ScriptedHandler(tmp_path / "inbox")
     server = smtp_server(handler, tls="none")
     outbox, item_id, _ = _queue(tmp_path, pki)
@@ -118,9 +110,7 @@ def test_server_without_starttls_gets_nothing(
     assert outbox.get(item_id).state is State.FAILED
 
 
-def test_untrusted_server_certificate_is_refused(
-    tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory
-) -> None:
+def test_untrusted_server_certificate_is_refused(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
     handler = ScriptedHandler(tmp_path / "inbox")
     server = smtp_server(handler, tls="rogue")
     with pytest.raises(PermanentFailure, match="certificate"):
@@ -139,15 +129,11 @@ def test_implicit_tls_delivers(tmp_path: Path, pki: DemoPki, smtp_server: Server
     handler = ScriptedHandler(tmp_path / "inbox")
     server = smtp_server(handler, tls="implicit")
     smtp = smtp_config(pki, server.port, tls=TlsMode.IMPLICIT)
-    refused = asyncio.run(
-        deliver(b"Message-ID: <a@b>\r\n\r\nx\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp)
-    )
+    refused = asyncio.run(deliver(b"Message-ID: <a@b>\r\n\r\nx\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp))
     assert refused == {} and len(handler.received) == 1
 
 
-@pytest.mark.parametrize(
-    "reply", ["421 4.3.2 shutting down", "451 4.3.0 try again later"], ids=["421", "451"]
-)
+@pytest.mark.parametrize("reply", ["421 4.3.2 shutting down", "451 4.3.0 try again later"], ids=["421", "451"])
 def test_temporary_failure_is_deferred_then_delivered(
     tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory, reply: str
 ) -> None:
@@ -184,9 +170,7 @@ def test_permanent_failure_fails_the_item(
     assert outbox.due(T0 + dt.timedelta(days=30)) == []
 
 
-def test_partially_refused_recipients_are_returned(
-    tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory
-) -> None:
+def test_partially_refused_recipients_are_returned(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
     handler = ScriptedHandler(tmp_path / "inbox", rcpt={OTHER_AGENCY: "550 5.1.1 unknown"})
     server = smtp_server(handler)
     message = b"Message-ID: <p@b>\r\n\r\nx\r\n"
@@ -210,11 +194,7 @@ def test_hanging_server_times_out_within_the_configured_time(
     smtp = smtp_config(pki, server.port, timeout_s=1.0)
     started = time.monotonic()
     with pytest.raises(DeliveryTimeout):
-        asyncio.run(
-            deliver(
-                b"Message-ID: <h@b>\r\n\r\nx\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp
-            )
-        )
+        asyncio.run(deliver(b"Message-ID: <h@b>\r\n\r\nx\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp))
     assert time.monotonic() - started < 2.0
     outbox, item_id, _ = _queue(tmp_path, pki)
     report = asyncio.run(flush(outbox, smtp=smtp, now=T0))
@@ -226,6 +206,4 @@ def test_connection_refused_is_temporary(pki: DemoPki) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(TemporaryFailure):
-        asyncio.run(
-            deliver(b"x\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp_config(pki, port))
-        )
+        asyncio.run(deliver(b"x\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp_config(pki, port)))

@@ -124,9 +124,7 @@ def orientation(image: Image.Image, *, timeout: float = 30, cmd: str = "tesserac
 def installed_languages(cmd: str = "tesseract") -> frozenset[str]:
     """The language packs this tesseract has (``tesseract --list-langs``)."""
     try:
-        out = subprocess.run(
-            [cmd, "--list-langs"], capture_output=True, text=True, timeout=30, check=True
-        ).stdout
+        out = subprocess.run([cmd, "--list-langs"], capture_output=True, text=True, timeout=30, check=True).stdout
     except FileNotFoundError as exc:
         raise EnvironmentProblem(f"{cmd} not found: apt-get install tesseract-ocr") from exc
     except (subprocess.SubprocessError, OSError) as exc:

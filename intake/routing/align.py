@@ -69,7 +69,9 @@ class _Reference:
 def _reference(blank_pdf: Path, page: int) -> _Reference:
     """The blank form's page rendered at ALIGN_DPI, with its ORB features (cached)."""
     try:
-        rendered = convert_from_path(blank_pdf, dpi=ALIGN_DPI, first_page=page, last_page=page, grayscale=True, timeout=60)
+        rendered = convert_from_path(
+            blank_pdf, dpi=ALIGN_DPI, first_page=page, last_page=page, grayscale=True, timeout=60
+        )
     except Exception as exc:  # pdf2image raises several unrelated types
         raise TemplateError(f"cannot render page {page}: {exc}", template=str(blank_pdf)) from exc
     image = np.asarray(rendered[0].convert("L"))

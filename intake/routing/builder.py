@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,7 @@ def build_template(
     pages = max((line.page for line in printed), default=1)
     parsed = [Zone.model_validate(zone) for zone in zones]
     identify = [
-        {"page": page, "text": " ".join(identifying_lines(printed, parsed, page))}
-        for page in range(1, pages + 1)
+        {"page": page, "text": " ".join(identifying_lines(printed, parsed, page))} for page in range(1, pages + 1)
     ]
     return Template.model_validate(
         {
@@ -71,11 +71,19 @@ def write_template(template: Template, folder: Path) -> Path:
     target = folder / f"{template.id}.json"
     if template.blank_path.resolve() != (folder / template.blank_pdf).resolve():
         shutil.copyfile(template.blank_path, folder / template.blank_pdf)
-    data = template.model_dump(mode="json", exclude={"folder"})
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(_editable_json(template), encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def _editable_json(template: Template) -> str:
+    """The template as JSON with one zone per line, so an administrator can review and rename."""
+    data = template.model_dump(mode="json", exclude={"folder"}, exclude_none=True)
+    zones = data.pop("zones")
+    head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without the closing brace
+    rows = ",\n".join("  " + json.dumps(zone, ensure_ascii=False) for zone in zones)
+    return f'{head},\n "zones": [\n{rows}\n ]\n}}\n'
 
 
 def import_catalogue(catalogue: Path, folder: Path) -> list[Path]:
@@ -93,3 +101,36 @@ def import_catalogue(catalogue: Path, folder: Path) -> list[Path]:
             log.warning("%s: catalogue says %d pages, the PDF has %d", form["id"], form["pages"], template.pages)
         written.append(write_template(template, folder))
     return written
+
+
+def _default_id(authority: str, code: str, language: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{authority} {code} {language}".lower()).strip("-")
+    return slug or "form"
+
+
+def detect_template(
+    blank_pdf: Path,
+    /,
+    *,
+    authority: str,
+    code: str,
+    language: str = "fi",
+    form_id: str | None = None,
+    title: str | None = None,
+) -> Template:
+    """A template for ``blank_pdf`` alone: zones found in its printed layout, named from its labels."""
+    from intake.routing.zonefind import find_zones  # renders pages: only needed here
+
+    printed = lines(blank_pdf)
+    pages = max((line.page for line in printed), default=1)
+    zones = find_zones(blank_pdf, printed, pages)
+    if title is None:
+        # The title is printed in the largest type of the first page's header band.
+        header = [line for line in printed if line.page == 1 and line.y1 <= HEADER_MAX * A4_MM[1]]
+        title = max(header, key=lambda line: line.y1 - line.y0).text if header else blank_pdf.stem
+    return build_template(
+        blank_pdf,
+        form_id=form_id if form_id is not None else _default_id(authority, code, language),
+        authority=authority, code=code, language=language, title=title,
+        zones=[zone.model_dump(mode="json", exclude_none=True) for zone in zones],
+    )  # fmt: skip

@@ -84,7 +84,8 @@ class Classifier:
     def identify(self, text: str) -> PageIdentity:
         """The most likely form page for ``text``, with a confidence and the evidence."""
         scores = sorted(self._index.scores(text).items(), key=lambda kv: kv[1], reverse=True)
-        (best, s1), (second, s2) = scores[0], scores[1] if len(scores) > 1 else ("", 0.0)
+        best, s1 = scores[0]
+        second = scores[1][0] if len(scores) > 1 else ""
         form_id, page = best.split("#")
         # A runner-up that is another page of the same form does not make the form doubtful.
         rival = next(((k, s) for k, s in scores[1:] if k.split("#")[0] != form_id), (second, 0.0))

@@ -50,7 +50,9 @@ def _combine(text_confidence: float, layout_confidence: float) -> float:
     return 1 - (1 - text_confidence) * (1 - layout_confidence)
 
 
-def recognise(page: CleanPage, templates: tuple[Template, ...], *, lang: str, tesseract: str = "tesseract") -> Recognition:
+def recognise(
+    page: CleanPage, templates: tuple[Template, ...], *, lang: str, tesseract: str = "tesseract"
+) -> Recognition:
     """Classify ``page`` and, when it is a known form page, read its zones."""
     started = time.perf_counter()
     classifier = _classifier(templates)

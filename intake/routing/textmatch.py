@@ -52,6 +52,5 @@ class TrigramIndex:
         query = self._weigh(trigrams(text))
         chosen = self._vectors if keys is None else {k: self._vectors[k] for k in keys}
         return {
-            key: sum(weight * query.get(gram, 0.0) for gram, weight in vector.items())
-            for key, vector in chosen.items()
+            key: sum(weight * query.get(gram, 0.0) for gram, weight in vector.items()) for key, vector in chosen.items()
         }

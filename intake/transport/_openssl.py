@@ -24,9 +24,7 @@ def cms_verify(entity: bytes, /, *, ca_file: Path, timeout_s: float = 30.0) -> V
     """Verify a ``multipart/signed`` S/MIME entity against the CAs in ``ca_file``."""
     args = [OPENSSL, "cms", "-verify", "-inform", "SMIME", "-CAfile", str(ca_file)]
     try:
-        done = subprocess.run(
-            args, input=entity, capture_output=True, timeout=timeout_s, check=False
-        )
+        done = subprocess.run(args, input=entity, capture_output=True, timeout=timeout_s, check=False)
     except FileNotFoundError as exc:
         raise EnvironmentProblem("openssl is not installed: install the 'openssl' package") from exc
     except subprocess.TimeoutExpired:

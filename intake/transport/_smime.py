@@ -65,9 +65,7 @@ def encrypt(entity: bytes, /, *, recipient: x509.Certificate) -> bytes:
             .encrypt(serialization.Encoding.SMIME, [pkcs7.PKCS7Options.Binary])
         )
     except (TypeError, ValueError) as exc:
-        raise PackageError(
-            f"cannot encrypt to {recipient.subject.rfc4514_string()}: {exc}"
-        ) from exc
+        raise PackageError(f"cannot encrypt to {recipient.subject.rfc4514_string()}: {exc}") from exc
     return crlf(enveloped)
 
 

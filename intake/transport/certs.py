@@ -67,9 +67,7 @@ def make_demo_pki(
         "intake demo SMTP",
         _server_extensions(hosts),
     )
-    signing = issue(
-        KeyPair(folder / "signer.pem", folder / "signer.key"), signer, _smime_extensions(signer)
-    )
+    signing = issue(KeyPair(folder / "signer.pem", folder / "signer.key"), signer, _smime_extensions(signer))
     pairs = {}
     for address in agencies:
         stem = "agency-" + re.sub(r"[^a-z0-9.-]", "_", address.lower())
@@ -99,27 +97,19 @@ def _ca(pair: KeyPair, now: dt.datetime) -> tuple[x509.Certificate, rsa.RSAPriva
 class _Issuer:
     """Issues leaf certificates from the CA, reusing valid ones already on disk."""
 
-    def __init__(
-        self, ca_cert: x509.Certificate, ca_key: rsa.RSAPrivateKey, now: dt.datetime, *, force: bool
-    ) -> None:
+    def __init__(self, ca_cert: x509.Certificate, ca_key: rsa.RSAPrivateKey, now: dt.datetime, *, force: bool) -> None:
         self.ca_cert, self.ca_key, self.now, self.force = ca_cert, ca_key, now, force
 
-    def __call__(
-        self, pair: KeyPair, common_name: str, extensions: list[x509.ExtensionType]
-    ) -> KeyPair:
+    def __call__(self, pair: KeyPair, common_name: str, extensions: list[x509.ExtensionType]) -> KeyPair:
         existing = None if self.force else _load(pair, self.now)
         if existing is not None and existing[0].issuer == self.ca_cert.subject:
             return pair
         key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         builder = _base(subject, self.ca_cert.subject, key.public_key(), self.now, _LEAF_DAYS)
-        builder = builder.add_extension(
-            x509.BasicConstraints(ca=False, path_length=None), critical=True
-        )
+        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         for extension in extensions:
-            builder = builder.add_extension(
-                extension, critical=isinstance(extension, x509.KeyUsage)
-            )
+            builder = builder.add_extension(extension, critical=isinstance(extension, x509.KeyUsage))
         ski = self.ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False

@@ -89,19 +89,13 @@ class OutboxStore(Protocol):
     - Item ids, file names and recorded errors contain no personal data.
     """
 
-    def enqueue(
-        self, package: Package, recipient: str, /, *, now: dt.datetime | None = None
-    ) -> str: ...
+    def enqueue(self, package: Package, recipient: str, /, *, now: dt.datetime | None = None) -> str: ...
     def due(self, now: dt.datetime, /) -> list[Item]: ...
     def read(self, item_id: str, /) -> bytes: ...
     def mark_sending(self, item_id: str, /, *, now: dt.datetime) -> bool: ...
     def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None: ...
-    def mark_deferred(
-        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
-    ) -> State: ...
-    def mark_failed(
-        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
-    ) -> None: ...
+    def mark_deferred(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> State: ...
+    def mark_failed(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> None: ...
     def list(self, state: State | None = None) -> list[Item]: ...
     def stats(self) -> dict[State, int]: ...
 
@@ -131,9 +125,7 @@ class Outbox:
         """The outbox under ``config.spool / "outbox"`` with the configured back-off."""
         return cls(config.spool / "outbox", retry=config.retry)
 
-    def enqueue(
-        self, package: Package, recipient: str, /, *, now: dt.datetime | None = None
-    ) -> str:
+    def enqueue(self, package: Package, recipient: str, /, *, now: dt.datetime | None = None) -> str:
         """Store the message durably, then record the item; returns the item id."""
         moment = _ts(now if now is not None else dt.datetime.now(dt.UTC))
         existing = self._query(
@@ -148,9 +140,7 @@ class Outbox:
             # The bytes are on disk before the row exists: a row never points at nothing.
             write_durably(file, package.message)
         except OSError as exc:
-            raise OutboxError(
-                f"cannot store message for package {package.package_id}: {exc.strerror}"
-            ) from exc
+            raise OutboxError(f"cannot store message for package {package.package_id}: {exc.strerror}") from exc
         row = (
             item_id, package.package_id, package.message_id, package.sender, recipient,
             State.QUEUED, 0, moment, moment, moment, moment + self.retry.give_up_after_s,
@@ -167,8 +157,7 @@ class Outbox:
     def due(self, now: dt.datetime, /) -> list[Item]:
         """Queued and deferred items whose next attempt is due, oldest first."""
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM items WHERE state IN (?, ?) AND next_attempt <= ?"
-            " ORDER BY next_attempt, created",
+            f"SELECT {_COLUMNS} FROM items WHERE state IN (?, ?) AND next_attempt <= ? ORDER BY next_attempt, created",
             (State.QUEUED, State.DEFERRED, _ts(now)),
         )
         return [self._item(row) for row in rows]
@@ -190,8 +179,7 @@ class Outbox:
     def mark_sending(self, item_id: str, /, *, now: dt.datetime) -> bool:
         """Claim a due item for one attempt; False if it is not queued or deferred."""
         changed = self._execute(
-            "UPDATE items SET state = ?, attempts = attempts + 1, updated = ?"
-            " WHERE id = ? AND state IN (?, ?)",
+            "UPDATE items SET state = ?, attempts = attempts + 1, updated = ? WHERE id = ? AND state IN (?, ?)",
             (State.SENDING, _ts(now), item_id, State.QUEUED, State.DEFERRED),
         )
         return changed == 1
@@ -199,9 +187,7 @@ class Outbox:
     def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None:
         self._set(item_id, State.SENT, now=now, next_attempt=None, error=None, code=None)
 
-    def mark_deferred(
-        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
-    ) -> State:
+    def mark_deferred(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> State:
         """Schedule the next attempt (back-off doubling from first_s to max_s) or give up."""
         item = self.get(item_id)
         deadline = self._query("SELECT deadline FROM items WHERE id = ?", (item_id,))[0][0]
@@ -214,22 +200,17 @@ class Outbox:
             )
             return State.FAILED
         delay = min(self.retry.first_s * 2 ** min(max(item.attempts - 1, 0), 32), self.retry.max_s)
-        self._set(
-            item_id, State.DEFERRED, now=now, next_attempt=_ts(now) + delay, error=error, code=code
-        )
+        self._set(item_id, State.DEFERRED, now=now, next_attempt=_ts(now) + delay, error=error, code=code)
         return State.DEFERRED
 
-    def mark_failed(
-        self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None
-    ) -> None:
+    def mark_failed(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> None:
         self._set(item_id, State.FAILED, now=now, next_attempt=None, error=error, code=code)
         log.error("outbox item %s failed: %s", item_id, error)
 
     def requeue(self, item_id: str, /, *, now: dt.datetime) -> None:
         """Give a failed item a fresh start (after a person fixed the cause)."""
         changed = self._execute(
-            "UPDATE items SET state = ?, next_attempt = ?, deadline = ?, updated = ?"
-            " WHERE id = ? AND state = ?",
+            "UPDATE items SET state = ?, next_attempt = ?, deadline = ?, updated = ? WHERE id = ? AND state = ?",
             (
                 State.QUEUED,
                 _ts(now),
@@ -267,8 +248,7 @@ class Outbox:
         error: str | None, code: int | None,
     ) -> None:  # fmt: skip
         changed = self._execute(
-            "UPDATE items SET state = ?, updated = ?, next_attempt = ?, last_error = ?,"
-            " last_code = ? WHERE id = ?",
+            "UPDATE items SET state = ?, updated = ?, next_attempt = ?, last_error = ?, last_code = ? WHERE id = ?",
             (state, _ts(now), next_attempt, error, code, item_id),
         )
         if changed != 1:
@@ -318,9 +298,7 @@ class Outbox:
         if state is None:
             rows = self._query(f"SELECT {_COLUMNS} FROM items ORDER BY created", ())
         else:
-            rows = self._query(
-                f"SELECT {_COLUMNS} FROM items WHERE state = ? ORDER BY created", (state,)
-            )
+            rows = self._query(f"SELECT {_COLUMNS} FROM items WHERE state = ? ORDER BY created", (state,))
         return [self._item(row) for row in rows]
 
 

@@ -123,9 +123,7 @@ def write_package(package: Package, folder: Path, /, *, plaintext: bool = False)
         for path, data in files:
             write_durably(path, data)
     except OSError as exc:
-        raise PackageError(
-            f"cannot write package {package.package_id} to {folder}: {exc.strerror}"
-        ) from exc
+        raise PackageError(f"cannot write package {package.package_id} to {folder}: {exc.strerror}") from exc
     return [path for path, _ in files]
 
 
@@ -217,9 +215,7 @@ def _manifest(
     }
 
 
-def _body(
-    document: Document, package_id: str, config: TransportConfig, pdf: bytes, manifest: bytes
-) -> bytes:
+def _body(document: Document, package_id: str, config: TransportConfig, pdf: bytes, manifest: bytes) -> bytes:
     form = f"{_token(document.authority)} {_token(document.code)}"
     text = (
         f"Asiointipisteessä {config.service_point} skannattu lomake {form}.\n"
@@ -231,9 +227,7 @@ def _body(
     body = EmailMessage(policy=policy.SMTP)
     body.set_content(text, charset="utf-8", cte="quoted-printable")
     body.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{package_id}.pdf")
-    body.add_attachment(
-        manifest, maintype="application", subtype="json", filename=f"{package_id}.manifest.json"
-    )
+    body.add_attachment(manifest, maintype="application", subtype="json", filename=f"{package_id}.manifest.json")
     return body.as_bytes()
 
 
@@ -248,9 +242,7 @@ def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tup
     else:
         log.warning("no S/MIME signing key configured: package is not signed")
     if destination.certificate is None:
-        log.warning(
-            "destination %s has no certificate: package is not encrypted", destination.address
-        )
+        log.warning("destination %s has no certificate: package is not encrypted", destination.address)
         return _smime.crlf(body), signed
     recipient = _smime.load_certificate(destination.certificate)
     return _smime.encrypt(body, recipient=recipient), signed

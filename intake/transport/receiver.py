@@ -115,9 +115,7 @@ class OpenedPackage(NamedTuple):
     signer_verified: bool  # openssl verified the signature against the given CA
 
 
-def open_package(
-    eml: bytes, /, *, recipient_key: Path, recipient_cert: Path, ca_file: Path
-) -> OpenedPackage:
+def open_package(eml: bytes, /, *, recipient_key: Path, recipient_cert: Path, ca_file: Path) -> OpenedPackage:
     """Decrypt with the agency's key, verify the signature with ``openssl cms -verify``.
 
     Raises PackageError when the message cannot be decrypted, lacks the PDF or the
@@ -126,9 +124,7 @@ def open_package(
     entity = eml
     if _content_type(eml) == "application/pkcs7-mime":
         certificate = _smime.load_certificate(recipient_cert)
-        entity = _smime.decrypt(
-            eml, certificate=certificate, key=_smime.load_private_key(recipient_key)
-        )
+        entity = _smime.decrypt(eml, certificate=certificate, key=_smime.load_private_key(recipient_key))
     verified = False
     if _content_type(entity) == "multipart/signed":
         result = _openssl.cms_verify(entity, ca_file=ca_file)

@@ -42,9 +42,7 @@ class DeliveryChannel(Protocol):
     - ``message`` is sent byte for byte: the same bytes on every retry.
     """
 
-    async def deliver(
-        self, message: bytes, /, *, sender: str, recipients: list[str]
-    ) -> Refused: ...
+    async def deliver(self, message: bytes, /, *, sender: str, recipients: list[str]) -> Refused: ...
 
 
 class SmtpChannel:
@@ -58,9 +56,7 @@ class SmtpChannel:
         return await deliver(message, sender=sender, recipients=recipients, smtp=self.smtp)
 
 
-async def deliver(
-    message: bytes, /, *, sender: str, recipients: list[str], smtp: SmtpConfig
-) -> Refused:
+async def deliver(message: bytes, /, *, sender: str, recipients: list[str], smtp: SmtpConfig) -> Refused:
     """Send one message over TLS (STARTTLS required, or implicit TLS).
 
     Returns the refused recipients (each with a TemporaryFailure or PermanentFailure);
@@ -87,17 +83,12 @@ async def deliver(
         client.close()
         raise _mapped(exc, smtp, recipients) from exc
     await _quit(client)
-    return {
-        address: _response_error(address, reply.code, reply.message)
-        for address, reply in refused.items()
-    }
+    return {address: _response_error(address, reply.code, reply.message) for address, reply in refused.items()}
 
 
 def tls_context(smtp: SmtpConfig, /) -> ssl.SSLContext:
     """Verify the server against ``ca_file`` (or the system store) and check its name."""
-    context = ssl.create_default_context(
-        ssl.Purpose.SERVER_AUTH, cafile=str(smtp.ca_file) if smtp.ca_file else None
-    )
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(smtp.ca_file) if smtp.ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context  # create_default_context already sets CERT_REQUIRED and check_hostname
 
@@ -107,9 +98,7 @@ def _password(smtp: SmtpConfig) -> str | None:
         return None
     password = os.environ.get(smtp.password_env)
     if password is None:
-        raise EnvironmentProblem(
-            f"environment variable {smtp.password_env} (transport.smtp.password_env) is not set"
-        )
+        raise EnvironmentProblem(f"environment variable {smtp.password_env} (transport.smtp.password_env) is not set")
     return password
 
 
@@ -135,9 +124,7 @@ def _mapped(exc: BaseException, smtp: SmtpConfig, recipients: list[str]) -> Deli
     if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc):
         # aiosmtplib raises a bare SMTPException for this; a missing STARTTLS is a
         # downgrade (or a misconfigured server), never a reason to send in plain text.
-        return PermanentFailure(
-            f"{server} does not offer STARTTLS: not sending in plain text", recipient=first
-        )
+        return PermanentFailure(f"{server} does not offer STARTTLS: not sending in plain text", recipient=first)
     if isinstance(exc, TimeoutError):
         return DeliveryTimeout(f"{server}: no answer within {smtp.timeout_s} s", recipient=first)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -155,9 +142,7 @@ def _response_error(recipient: str | None, code: int, text: str) -> DeliveryErro
     return kind(f"{code} {text}", recipient=recipient, code=code)
 
 
-def _find(
-    exc: BaseException, kind: type[ssl.SSLCertVerificationError]
-) -> ssl.SSLCertVerificationError | None:
+def _find(exc: BaseException, kind: type[ssl.SSLCertVerificationError]) -> ssl.SSLCertVerificationError | None:
     """The first exception of ``kind`` in the cause/context chain (aiosmtplib wraps them)."""
     seen: BaseException | None = exc
     while seen is not None:
@@ -206,10 +191,7 @@ async def flush(
         if isinstance(error, PermanentFailure):
             outbox.mark_failed(item.id, now=clock(), error=str(error), code=error.code)
             report.failed.append(item.id)
-        elif (
-            outbox.mark_deferred(item.id, now=clock(), error=str(error), code=error.code)
-            is State.FAILED
-        ):
+        elif outbox.mark_deferred(item.id, now=clock(), error=str(error), code=error.code) is State.FAILED:
             report.failed.append(item.id)
         else:
             report.deferred.append(item.id)

@@ -1,0 +1,103 @@
+"""A form intake has never seen: made in the test, added from its blank PDF, then read filled in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pdf2image import convert_from_path
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+
+from intake.cli import ExitCode, main
+from intake.routing.templates import load_template
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
+TOP = A4[1]
+
+
+def _box(pdf: canvas.Canvas, x: float, y: float, w: float, h: float) -> None:
+    pdf.rect(x * mm, TOP - (y + h) * mm, w * mm, h * mm)
+
+
+def _text(pdf: canvas.Canvas, x: float, y: float, text: str, size: float = 7) -> None:
+    pdf.setFont("Helvetica", size)
+    pdf.drawString(x * mm, TOP - y * mm, text)
+
+
+def make_blank(path: Path) -> None:
+    """A one-page MML form: header, two labelled boxes, a comb field, two checkboxes, lines."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    _text(pdf, 15, 18, "Maanmittauslaitos", 11)
+    _text(pdf, 15, 23, "Lantmäteriverket", 7)
+    _text(pdf, 110, 18, "Hakemus – Rajankäyntitoimitus", 15)
+    _text(pdf, 15, 38, "Täytä lomake tekstaten. Rajankäynnillä selvitetään kiinteistön rajat maastossa.", 8)
+    _box(pdf, 15, 50, 120, 12), _text(pdf, 16.2, 52.5, "Sukunimi")
+    _box(pdf, 135, 50, 60, 12), _text(pdf, 136.2, 52.5, "Postinumero")
+    _text(pdf, 15, 70, "Henkilötunnus")
+    for cell in range(11):
+        _box(pdf, 15 + 6 * cell, 72, 6, 8)
+    for x, label in ((17, "Omistaja"), (80, "Vuokralainen")):
+        _box(pdf, x, 92, 4, 4), _text(pdf, x + 6, 95.2, label, 8)
+    _text(pdf, 15, 108, "Lisätietoja", 8)
+    for y in (118, 127, 136):
+        pdf.line(15 * mm, TOP - y * mm, 195 * mm, TOP - y * mm)
+    pdf.line(15 * mm, TOP - 275 * mm, 195 * mm, TOP - 275 * mm)
+    _text(pdf, 15, 280, "MML RK 2  03.26   Lomake palautetaan asiointipisteeseen.            1 (1)")
+    pdf.showPage()
+    pdf.save()
+
+
+def fill_and_scan(blank: Path, target: Path) -> None:
+    """Write in the boxes, tick 'Omistaja', then turn 1.5 degrees and add scanner noise."""
+    dpi = 200
+    page = convert_from_path(blank, dpi=dpi, grayscale=True)[0].convert("L")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=40)
+    at = lambda x, y: (round(x * dpi / 25.4), round(y * dpi / 25.4))  # noqa: E731
+    draw.text(at(17, 55), "VIRTANEN", fill=20, font=font)
+    draw.text(at(137, 55), "00100", fill=20, font=font)
+    draw.line([at(17.5, 94.5), at(18.8, 95.6), at(20.6, 92.4)], fill=40, width=4)
+    page = page.rotate(1.5, resample=Image.Resampling.BILINEAR, expand=False, fillcolor=255)
+    noise = np.random.default_rng(7).normal(0, 12, (page.height, page.width))
+    noisy = np.clip(np.asarray(page, float) + noise, 0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(target, dpi=(dpi, dpi))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8").replace('spool = "../var/spool"', f'spool = "{tmp_path / "spool"}"')
+    text = text.replace('"../var/pki/', f'"{tmp_path / "pki"}/')
+    text = text.replace('# templates = "my-forms"', f'templates = "{tmp_path / "forms"}"')
+    path = tmp_path / "intake.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Path, capsys) -> None:
+    blank = tmp_path / "mml-rk2.pdf"
+    make_blank(blank)
+    code = main(["templates", "add", str(blank), "--authority", "MML", "--code", "RK 2", "--id", "mml-rk2-fi",
+                 "--config", str(config)])  # fmt: skip
+    assert code == ExitCode.OK
+    assert "omistaja" in capsys.readouterr().out
+    template = load_template(tmp_path / "forms" / "mml-rk2-fi.json")
+    kinds = {zone.name: (zone.kind, zone.cells) for zone in template.zones}
+    assert kinds == {
+        "sukunimi": ("text", None), "postinumero": ("postal", None), "henkilotunnus": ("hetu", 11),
+        "omistaja": ("checkbox", None), "vuokralainen": ("checkbox", None), "lisatietoja": ("multiline", None),
+    }  # fmt: skip
+    assert template.title == "Hakemus – Rajankäyntitoimitus"
+
+    scan = tmp_path / "filled.png"
+    fill_and_scan(blank, scan)
+    main(["process", "--json", "--dry-run", "--config", str(config), str(scan)])
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(docs) == 1
+    assert docs[0]["form"]["id"] == "mml-rk2-fi"
+    assert docs[0]["checkboxes"] == {"omistaja": True, "vuokralainen": False}
+    assert docs[0]["fields"]["postinumero"]["value"] == "00100"
