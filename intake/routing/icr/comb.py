@@ -1,0 +1,157 @@
+"""Find the boxes of a comb field and cut one image per written character."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from intake.routing.templates import Zone
+
+MM_PER_INCH = 25.4
+MARGIN_MM = 2.5  # read a little around the zone: registration can be a millimetre or more off
+_RULE_SHARE = 0.6  # a column that is dark over this share of the box height is a printed separator
+_CELL_INSET_MM = 0.45  # keep clear of the separators' own width when cutting a cell
+_ABOVE_MM = 1.5  # people write across the box's rules: take some of the paper above ...
+_BELOW_MM = 2.5  # ... and more below, where descending strokes go
+_RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
+
+
+@dataclass(frozen=True)
+class Comb:
+    """A comb field located on the page: its cell images and where its separators were found."""
+
+    cells: list[np.ndarray]
+    separators: list[int]  # x of every separator in the crop, pixels (cells + 1 of them)
+    found: bool  # True when all but at most one separator were seen on the print
+
+
+def zone_crop(warped: np.ndarray, zone: Zone, dpi: int, margin_mm: float = MARGIN_MM) -> np.ndarray:
+    """The zone's box plus ``margin_mm`` on every side, from a page warped into template pixels."""
+    scale = dpi / MM_PER_INCH
+    x, y, w, h = zone.box
+    x0, y0 = max(0, round((x - margin_mm) * scale)), max(0, round((y - margin_mm) * scale))
+    x1, y1 = round((x + w + margin_mm) * scale), round((y + h + margin_mm) * scale)
+    return warped[y0:y1, x0:x1]
+
+
+def _runs(profile: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Runs [start, end) of the columns (or rows) whose ink count is above ``threshold``."""
+    strong = np.concatenate([[False], profile > threshold, [False]])
+    edges = np.flatnonzero(np.diff(strong.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _line_positions(profile: np.ndarray, threshold: float) -> list[float]:
+    """Centres of the runs of columns (or rows) whose ink count is above ``threshold``."""
+    return [(a + b - 1) / 2 for a, b in _runs(profile, threshold)]
+
+
+def ink_threshold(grey: np.ndarray) -> float:
+    """Grey level between paper and ink: scans range from black marker to faint pencil-grey."""
+    paper = float(np.percentile(grey, 90))
+    dark = float(np.percentile(grey, 0.5))
+    # Close to the paper: faint, blurred strokes of a thin pen must still count as ink.
+    return paper - max(30.0, 0.3 * (paper - dark)) if paper - dark > 40 else dark - 1
+
+
+def _box_rows(ink: np.ndarray, expected_h: float) -> tuple[int, int]:
+    """Top and bottom printed rules of the comb: the pair of long rows about one box apart."""
+    rows = _line_positions(ink.sum(axis=1), ink.shape[1] * 0.45)
+    best, best_err = None, expected_h * 0.25
+    for i, top in enumerate(rows):
+        for bottom in rows[i + 1 :]:
+            err = abs((bottom - top) - expected_h)
+            if err < best_err:
+                best, best_err = (top, bottom), err
+    if best is None:  # fall back on the template: the box sits inside the margin
+        margin = (ink.shape[0] - expected_h) / 2
+        return round(margin), round(margin + expected_h)
+    return round(best[0]), round(best[1])
+
+
+def _fit_separators(found: list[float], cells: int, pitch: float, start: float) -> tuple[list[int], bool]:
+    """Fit the evenly spaced printed separators to the vertical lines found.
+
+    The offset is chosen so most lines agree (tolerates ±1 mm misregistration), then offset
+    and pitch are refitted by least squares on the lines that match, so a written stroke
+    near a separator cannot drag one box edge. Found means nearly every separator was seen.
+    """
+    guesses = start + pitch * np.arange(cells + 1)
+    best_shift, best_hits = 0.0, -1
+    for line in found:
+        for k in range(cells + 1):
+            shift = line - guesses[k]
+            if abs(shift) > pitch * 0.6:
+                continue
+            hits = sum(min(abs(f - g - shift) for f in found) < pitch * 0.08 for g in guesses)
+            if hits > best_hits:
+                best_shift, best_hits = shift, hits
+    grid = guesses + best_shift
+    for tolerance in (0.12, 0.05):
+        pairs = []
+        for k, g in enumerate(grid):
+            near = min(found, key=lambda f: abs(f - g), default=None)
+            if near is not None and abs(near - g) < pitch * tolerance:
+                pairs.append((k, near))
+        if len(pairs) >= 2:
+            slope, offset = np.polyfit([k for k, _ in pairs], [x for _, x in pairs], 1)
+            grid = offset + slope * np.arange(cells + 1)
+    return [round(g) for g in grid], len(pairs) >= cells
+
+
+def split_comb(
+    crop: np.ndarray, cells: int, box_mm: tuple[float, float], dpi: int, margin_mm: float = MARGIN_MM
+) -> Comb:
+    """Cut a comb crop (from ``zone_crop``) into ``cells`` character images, grey, ink dark."""
+    scale = dpi / MM_PER_INCH
+    width, height = box_mm[0] * scale, box_mm[1] * scale
+    level = ink_threshold(crop)
+    ink = (crop < level).astype(np.uint8)
+    top, bottom = _box_rows(ink, height)
+    rules = _runs(ink.sum(axis=1), ink.shape[1] * 0.45)
+    band = ink[top : bottom + 1]
+    # Only long vertical runs are separators; strokes of a character are shorter than the box.
+    opened = cv2.morphologyEx(
+        band, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(band.shape[0] * _RULE_SHARE))))
+    )
+    found = _line_positions(opened.sum(axis=0), band.shape[0] * 0.3)
+    separators, exact = _fit_separators(found, cells, width / cells, margin_mm * scale)
+    inset = max(1, round(_CELL_INSET_MM * scale))
+    images = [
+        _cell(crop[:, left + inset : right - inset + 1], top, bottom, rules, level, scale)
+        for left, right in itertools.pairwise(separators)
+    ]
+    return Comb(images, separators, exact)
+
+
+def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
+    """Remove rows [start, end) of a printed rule, except under or over a written stroke."""
+    a, b = max(0, start - 1), min(ink.shape[0], end + 1)
+    above = ink[max(0, a - 2) : a].any(axis=0) if a > 0 else np.zeros(ink.shape[1], bool)
+    below = ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool)
+    ink[a:b, ~(above | below)] = False
+
+
+def _cell(
+    strip: np.ndarray, top: int, bottom: int, rules: list[tuple[int, int]], level: float, scale: float
+) -> np.ndarray:
+    """One box's character, white elsewhere: the printed rules and the label above removed.
+
+    The strip reaches past the box because hand-printed characters often cross its rules;
+    ink that lies wholly above the box (the printed label) is dropped.
+    """
+    y0 = max(0, top - round(_ABOVE_MM * scale))
+    y1 = min(strip.shape[0], bottom + round(_BELOW_MM * scale) + 1)
+    grey = strip[y0:y1]
+    ink = grey < level
+    for start, end in rules:
+        if end > y0 and start < y1:
+            _erase_rule(ink, start - y0, end - y0)
+    _count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    below_top = labels[top - y0 + round(_RULE_HALF_MM * scale) + 1 :, :]
+    keep = np.isin(labels, np.unique(below_top[below_top > 0]))
+    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
+    return np.where(keep, grey, np.uint8(255))

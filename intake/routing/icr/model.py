@@ -1,0 +1,107 @@
+"""Hand-printed character classifier: normalise a box's image, run the bundled ONNX model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from intake.errors import IntakeError
+
+HERE = Path(__file__).resolve().parent
+MODEL = HERE / "icr.onnx"
+META = HERE / "icr.json"
+SIZE = 28  # network input, pixels square
+FIT = 22  # the character's longer side after normalisation; the rest is margin
+_INK = 250  # cells come with the paper set to 255 (see comb.py); anything darker is ink
+_SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
+
+
+class IcrModelError(IntakeError):
+    """The bundled character model is missing or cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class CellReading:
+    """One box: its alternatives, most probable first, or nothing written in it."""
+
+    alternatives: tuple[tuple[str, float], ...]
+    probabilities: np.ndarray  # over ``classes``, sums to 1; all zero when blank
+    blank: bool = False
+
+    @property
+    def best(self) -> str:
+        return self.alternatives[0][0] if self.alternatives else ""
+
+
+def normalise(cell: np.ndarray) -> np.ndarray | None:
+    """The character scaled into a SIZE×SIZE float image (ink 1, paper 0); None when blank.
+
+    Scaling by the ink's bounding box, not the box's, makes the classifier indifferent to how
+    big and where in the box a person writes. Training uses this same function.
+    """
+    ink = cell < _INK
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, _SPECK * cell.size)
+    mask = keep[labels]
+    if mask.sum() < max(12, 0.004 * cell.size):
+        return None
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    glyph = np.where(mask, 255 - cell.astype(np.int16), 0)[y0:y1, x0:x1].astype(np.float32)
+    factor = FIT / max(y1 - y0, x1 - x0)
+    w, h = max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor))
+    small = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
+    out = np.zeros((SIZE, SIZE), np.float32)
+    top, left = (SIZE - h) // 2, (SIZE - w) // 2
+    out[top : top + h, left : left + w] = small
+    peak = float(out.max())
+    return out / peak if peak > 0 else None
+
+
+@cache
+def _load(path: Path) -> tuple[cv2.dnn.Net, tuple[str, ...], float]:
+    try:
+        meta = json.loads((path.with_suffix(".json")).read_text(encoding="utf-8"))
+        net = cv2.dnn.readNetFromONNX(str(path))
+    except (OSError, ValueError, cv2.error) as exc:
+        raise IcrModelError(f"cannot load the character model {path}: {exc}; reinstall intake") from exc
+    return net, tuple(meta["classes"]), float(meta.get("temperature", 1.0))
+
+
+class CellReader:
+    """Reads single characters; one instance per process (cv2.dnn nets are not thread-safe)."""
+
+    def __init__(self, model: Path = MODEL, *, top_k: int = 4) -> None:
+        self._net, self.classes, self._temperature = _load(model)
+        self._top_k = top_k
+
+    def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
+        """Softmax over ``classes`` for a batch of normalised images (N×SIZE×SIZE)."""
+        if not images:
+            return np.zeros((0, len(self.classes)), np.float32)
+        self._net.setInput(np.stack(images)[:, None].astype(np.float32))
+        logits = self._net.forward().reshape(len(images), -1) / self._temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def read(self, cells: list[np.ndarray]) -> list[CellReading]:
+        """Each cell's top-k alternatives with probabilities; blank cells are marked as such."""
+        normalised = [normalise(cell) for cell in cells]
+        written = [image for image in normalised if image is not None]
+        probs = iter(self.probabilities(written))
+        readings = []
+        for image in normalised:
+            if image is None:
+                readings.append(CellReading((), np.zeros(len(self.classes), np.float32), blank=True))
+                continue
+            p = next(probs)
+            order = np.argsort(p)[::-1][: self._top_k]
+            readings.append(CellReading(tuple((self.classes[i], float(p[i])) for i in order), p))
+        return readings

@@ -1,0 +1,153 @@
+"""ICR of comb fields: real corpus scans through capture → registration → boxes → model → rules."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CORPUS
+
+from intake.capture import clean, inspect, load_page
+from intake.config import CaptureConfig
+from intake.routing import align as registration
+from intake.routing.icr import CellReader, CellReading, read_comb, read_hetu, split_comb, zone_crop
+from intake.routing.icr.model import MODEL
+from intake.routing.recognise import FIELD_DPI
+from intake.routing.templates import load_templates
+
+CONFIG = CaptureConfig()
+needs_corpus = pytest.mark.skipif(not (CORPUS / "truth.json").exists(), reason=f"no corpus at {CORPUS}")
+# One or two scans per simulated hand, grey, colour and bilevel, 200 and 300 dpi.
+SCANS = ["scan_0000.tif", "scan_0001.jpg", "scan_0004.png", "scan_0007.pdf", "scan_0014.png", "scan_0015.jpg"]
+
+
+@cache
+def _truth() -> dict[str, dict]:
+    return {entry["file"]: entry for entry in json.loads((CORPUS / "truth.json").read_text("utf-8"))}
+
+
+@cache
+def _hetu_zone(name: str) -> tuple[np.ndarray, object, str]:
+    """The warped page holding the hetu zone of corpus file ``name``, the zone and its true value."""
+    document = _truth()[name]["documents"][0]
+    template = next(t for t in load_templates() if t.id == document["form_id"])
+    zone = next(z for z in template.zones if z.name == "hetu")
+    number = document["pages"][zone.page - 1]
+    image, dpi = load_page(inspect(CORPUS / name, CONFIG), number, CONFIG)
+    page = clean(image, dpi, number=number, config=CONFIG)
+    small = registration.downscale(page.ocr_image, page.dpi)
+    alignment = registration.align(small, template.blank_path, zone.page)
+    assert alignment is not None and alignment.layout_confidence > 0
+    warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
+    return warped, zone, document["values"]["hetu"]
+
+
+def _reading(char: str, p: float, classes: tuple[str, ...], runner_up: str = "") -> CellReading:
+    probs = np.full(len(classes), (1 - p) / (len(classes) - 1), np.float32)
+    if runner_up:
+        probs[:] = 0.0
+        probs[classes.index(runner_up)] = 1 - p
+    probs[classes.index(char)] = p
+    order = np.argsort(probs)[::-1][:4]
+    return CellReading(tuple((classes[i], float(probs[i])) for i in order), probs)
+
+
+def _readings(text: str, classes: tuple[str, ...], p: float = 0.97) -> list[CellReading]:
+    return [_reading(c, p, classes) for c in text]
+
+
+def test_model_is_small_and_knows_every_class() -> None:
+    assert MODEL.stat().st_size < 1_000_000
+    assert set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ-+") == set(CellReader().classes)
+
+
+@pytest.mark.parametrize("value", ["010594Y9032", "131052-308T", "290200A947V"], ids=["Y-sign", "dash", "2000s"])
+def test_clear_valid_hetu_is_accepted(value: str) -> None:
+    classes = CellReader().classes
+    got = read_hetu(_readings(value, classes), classes)
+    assert got.value == value and got.confidence > 0.99
+
+
+@pytest.mark.parametrize(
+    "value", ["010594Y903A", "131052-3081", "010190Y999K"], ids=["letter", "digit", "notes-example"]
+)
+def test_wrong_check_character_is_never_accepted(value: str) -> None:
+    classes = CellReader().classes
+    got = read_hetu(_readings(value, classes), classes)
+    assert got.value is None
+    assert value not in [text for text, _ in got.candidates]
+
+
+def test_two_plausible_valid_readings_go_to_a_person() -> None:
+    """A box torn between 1 and 7, where both complete a valid code (check box also unsure)."""
+    classes = CellReader().classes
+    cells = _readings("131052-308T", classes)
+    cells[9] = _reading("8", 0.55, classes, runner_up="2")
+    cells[10] = _reading("T", 0.55, classes, runner_up="L")  # 131052-302L is valid too
+    got = read_hetu(cells, classes)
+    assert got.value is None
+    assert {"131052-308T", "131052-302L"} <= {text for text, _ in got.candidates}
+
+
+def test_impossible_date_is_not_a_candidate() -> None:
+    classes = CellReader().classes
+    got = read_hetu(_readings("310294-9137", classes), classes)  # 31 February
+    assert got.value is None and all(not text.startswith("310294") for text, _ in got.candidates)
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", SCANS)
+def test_comb_splits_into_eleven_printed_boxes(name: str) -> None:
+    warped, zone, _ = _hetu_zone(name)
+    comb = split_comb(zone_crop(warped, zone, FIELD_DPI), 11, zone.box[2:], FIELD_DPI)
+    assert comb.found and len(comb.cells) == 11
+    pitch = np.diff(comb.separators) / (FIELD_DPI / 25.4)
+    assert np.allclose(pitch, zone.box[2] / 11, atol=0.4)  # millimetres
+
+
+@needs_corpus
+def test_comb_survives_misregistration() -> None:
+    """The separators are found on the print, not assumed: shift the page by ±1 mm."""
+    warped, zone, _ = _hetu_zone(SCANS[0])
+    reference = split_comb(zone_crop(warped, zone, FIELD_DPI), 11, zone.box[2:], FIELD_DPI)
+    shift = round(FIELD_DPI / 25.4)
+    for dx, dy in ((shift, 0), (-shift, shift), (0, -shift)):
+        moved = np.roll(warped, (dy, dx), axis=(0, 1))
+        comb = split_comb(zone_crop(moved, zone, FIELD_DPI), 11, zone.box[2:], FIELD_DPI)
+        assert comb.found
+        assert np.abs(np.array(comb.separators) - dx - np.array(reference.separators)).max() <= 2
+
+
+@needs_corpus
+def test_every_accepted_hetu_on_real_scans_is_right() -> None:
+    accepted = 0
+    for name in SCANS:
+        warped, zone, truth = _hetu_zone(name)
+        got = read_comb(warped, zone, dpi=FIELD_DPI)
+        assert got.value in (None, truth), f"{name}: accepted {got.value}, written {truth}"
+        accepted += got.value is not None
+    assert accepted >= 1, "the reader should settle some of these on its own"
+
+
+@needs_corpus
+def test_real_scan_with_a_wrong_check_box_is_not_accepted() -> None:
+    """Put another box's real handwriting into the check box: the code is then invalid as written."""
+    reader = CellReader()
+    warped, zone, truth = _hetu_zone(SCANS[0])
+    comb = split_comb(zone_crop(warped, zone, FIELD_DPI), 11, zone.box[2:], FIELD_DPI)
+    for donor in range(10):
+        if truth[donor] == truth[10] or donor == 6:
+            continue
+        cells = list(comb.cells)
+        cells[10] = cells[donor]
+        got = read_hetu(reader.read(cells), reader.classes)
+        assert got.value is None, f"accepted {got.value} with {truth[donor]!r} in the check box"
+
+
+def test_training_script_excludes_the_corpus_fonts() -> None:
+    source = (Path(__file__).parents[1] / "tools" / "train_icr.py").read_text("utf-8")
+    for package in ("humor-sans", "fifthhorseman", "femkeklaver", "bwht"):
+        assert f'"{package}"' in source
