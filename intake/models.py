@@ -65,11 +65,15 @@ class FieldValue:
 
     value: str | None
     confidence: float  # 0..1
-    valid: bool | None  # None: no validator for this kind, or nothing was read
+    valid: bool | None  # None: no validator for this kind, or no reading clearly won
     raw: str | None = None
+    candidates: tuple[str, ...] = ()  # readings that pass the field's rules, best first
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "confidence": round(self.confidence, 3), "valid": self.valid}
+        data: dict[str, Any] = {"value": self.value, "confidence": round(self.confidence, 3), "valid": self.valid}
+        if self.candidates:
+            data["candidates"] = list(self.candidates)
+        return data
 
 
 @dataclass

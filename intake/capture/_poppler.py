@@ -101,8 +101,8 @@ def images(path: Path, number: int, *, timeout: float, memory_mb: int = 512) -> 
 
 
 def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int, colour: str = "rgb") -> Image.Image:
-    """Page ``number`` (1-based) rendered by ``pdftoppm`` at ``dpi``, ``colour`` "rgb", "gray" or "mono"."""
-    flags = {"rgb": [], "gray": ["-gray"], "mono": ["-mono"]}[colour]
+    """Page ``number`` (1-based) rendered by ``pdftoppm`` at ``dpi``, ``colour`` "rgb" or "gray"."""
+    flags = {"rgb": [], "gray": ["-gray"]}[colour]
     args = ["pdftoppm", *flags, "-r", str(dpi), "-f", str(number), "-l", str(number), str(path)]
     result = _run(args, timeout=timeout, memory_mb=memory_mb, what=f"rendering page {number}")
     if result.returncode != 0 or not result.stdout:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from intake.capture import _raster, blank, border, deskew, orient, separator
+from intake.capture import _raster, blank, border, deskew, orient, photo, separator
 from intake.capture.keep import Keep, save_stage
 from intake.config import CaptureConfig
 from intake.models import CleanPage
@@ -28,7 +28,15 @@ def clean(
     With ``keep``, every stage's image is saved too (``--keep-work``).
     """
     save_stage(keep, "1-scan", image)
+    flags: list[str] = []
     grey = _raster.to_grey(image)
+    sheet = photo.rectify(image, grey, dpi)
+    if sheet is not None:
+        # A phone photo: from here on it is a scan of the flattened sheet, except that the
+        # OCR copy comes from the grey with the lighting divided out.
+        image, grey, dpi = sheet.image, sheet.grey, sheet.dpi
+        flags.append("photo")
+        save_stage(keep, "1-sheet", image)
     small = _raster.downscale(grey, dpi)
     small_dpi = min(dpi, _raster.ANALYSIS_DPI)
     edges = border.edge_mask(small, small_dpi, _raster.paper_level(small))
@@ -39,18 +47,23 @@ def clean(
     empty = blank.is_blank(ink, config.blank_ink_ratio)
     if empty or separator.is_separator(small, ink, small_dpi):
         log.debug("page %d: %s", number, "blank" if empty else "separator sheet")
-        archive, ocr = _transform(image, grey, dpi, edges, 0, 0.0, config.work_dpi)
-        save_stage(keep, "6-archive", archive)
-        return CleanPage(number, archive, ocr, config.work_dpi, dpi, 0, 0.0, blank=empty, separator=not empty)
+        return _unturned(image, grey, dpi, edges, number, config, keep, flags, blank=empty, photo=sheet is not None)
     skew = deskew.estimate(ink)
     view = _Views(grey, dpi, edges, skew.angle)
     upright = orient.decide(view, skew, min(dpi, _VIEW_DPI), cmd=tesseract)
     log.debug("page %d: turn %d° (%s), skew %.2f°", number, upright.rotation, upright.evidence, skew.angle)
     save_stage(keep, "4-view", view(upright.rotation // 90))
-    archive, ocr = _transform(image, grey, dpi, edges, upright.rotation, skew.angle, config.work_dpi)
+    if blank.shows_through(view(upright.rotation // 90), min(dpi, _VIEW_DPI), cmd=tesseract):
+        log.debug("page %d: blank back, only mirrored show-through of the front", number)
+        flags.append("show-through")
+        return _unturned(image, grey, dpi, edges, number, config, keep, flags, blank=True, photo=sheet is not None)
+    archive, ocr = _transform(
+        image, grey, dpi, edges, upright.rotation, skew.angle, config.work_dpi, photo=sheet is not None
+    )
     save_stage(keep, "5-ocr", ocr)
     save_stage(keep, "6-archive", archive)
-    flags = [] if upright.confident else ["orientation-uncertain"]
+    if not upright.confident:
+        flags.append("orientation-uncertain")
     return CleanPage(
         number, archive, ocr, config.work_dpi, dpi, upright.rotation, round(skew.angle, 2),
         orientation_confident=upright.confident, flags=flags,
@@ -85,21 +98,42 @@ def _rotate(array: np.ndarray, angle: float, interpolation: int) -> np.ndarray:
     return cv2.warpAffine(array, matrix, (width, height), flags=interpolation, borderValue=fill)
 
 
+def _unturned(
+    image: Image.Image, grey: np.ndarray, dpi: int, edges: np.ndarray, number: int, config: CaptureConfig,
+    keep: Keep | None, flags: list[str], *, blank: bool, photo: bool,
+) -> CleanPage:  # fmt: skip
+    """A blank page or separator sheet: edges whitened, not turned (it has no upright)."""
+    archive, ocr = _transform(image, grey, dpi, edges, 0, 0.0, config.work_dpi, photo=photo)
+    save_stage(keep, "6-archive", archive)
+    return CleanPage(number, archive, ocr, config.work_dpi, dpi, 0, 0.0, blank=blank, separator=not blank, flags=flags)
+
+
 def _transform(
     image: Image.Image, grey: np.ndarray, dpi: int, edges: np.ndarray,
-    rotation: int, angle: float, work_dpi: int,
+    rotation: int, angle: float, work_dpi: int, *, photo: bool = False,
 ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
-    """Apply edges, turn and skew once at full resolution: (archival copy, OCR copy)."""
+    """Apply edges, turn and skew once at full resolution: (archival copy, OCR copy).
+
+    For a photo the OCR copy is made from ``grey`` (lighting divided out), not the archive.
+    """
     bilevel = image.mode == "1"
-    pixels = grey if image.mode in ("1", "L") else np.asarray(image)
-    mask = cv2.resize(edges.astype(np.uint8), (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_NEAREST)
-    pixels = np.where(mask.astype(bool)[..., None] if pixels.ndim == 3 else mask.astype(bool), np.uint8(255), pixels)
-    pixels = _rotate(_raster.rotate_bound(pixels, rotation // 90), angle, cv2.INTER_LINEAR)
+    scanned = image.mode in ("1", "L") and not photo
+    pixels = _place(grey if scanned else np.asarray(image), edges, rotation, angle)
     archive = Image.fromarray(pixels)
     if bilevel:
         archive = archive.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
-    ocr_grey = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    if photo:
+        ocr_grey = _place(grey, edges, rotation, angle)
+    else:
+        ocr_grey = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
     return archive, Image.fromarray(_for_ocr(ocr_grey, dpi, work_dpi))
+
+
+def _place(pixels: np.ndarray, edges: np.ndarray, rotation: int, angle: float) -> np.ndarray:
+    """Whiten the scanner edges, then turn by quarters and level the skew."""
+    mask = cv2.resize(edges.astype(np.uint8), (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_NEAREST)
+    pixels = np.where(mask.astype(bool)[..., None] if pixels.ndim == 3 else mask.astype(bool), np.uint8(255), pixels)
+    return _rotate(_raster.rotate_bound(pixels, rotation // 90), angle, cv2.INTER_LINEAR)
 
 
 def _for_ocr(grey: np.ndarray, dpi: int, work_dpi: int) -> np.ndarray:

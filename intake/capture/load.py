@@ -148,18 +148,23 @@ def load_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[I
 def _load_pdf_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[Image.Image, int]:
     info = _poppler.info(source.path, first=number, last=number, timeout=limits.page_timeout_s)
     render_dpi, dpi = _pdf_dpi(info.sizes[0], limits)
-    colour = "rgb"
+    colour, bilevel = "rgb", False
     scan = _page_scan(source, number, info.sizes[0], limits)
     if scan is not None:
         if scan.ppi < render_dpi:  # never upsample a scan: the OCR copy is resampled later anyway
             render_dpi, dpi = scan.ppi, _round_dpi(dpi * scan.ppi / render_dpi)
         # Render grey or bilevel scans as such: a third of the pixels to move and convert.
         bilevel = scan.bits == 1 and scan.ppi == render_dpi
-        colour = "mono" if bilevel else "gray" if scan.colour == "gray" else "rgb"
+        # Never pdftoppm -mono: on a 1-bit scan drawn at its own resolution it returns
+        # different pixels on every run (poppler 22, uninitialised memory). Render grey and
+        # make it bilevel here, which is deterministic.
+        colour = "gray" if bilevel or scan.colour == "gray" else "rgb"
     # Room for the rendered page three times over plus poppler's own needs.
     memory_mb = int(limits.max_megapixels * 3 * 3 + 512)
     image = _poppler.render(source.path, number, dpi=render_dpi, timeout=limits.page_timeout_s,
                             memory_mb=memory_mb, colour=colour)  # fmt: skip
+    if bilevel:
+        return image.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE), dpi
     return (_as_scanned(image) if image.mode == "RGB" else image), dpi
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -14,6 +13,7 @@ from PIL import Image
 from intake.models import FieldValue
 from intake.ocr import tesseract
 from intake.routing.checkboxes import read_marks
+from intake.routing.icr import FieldReading, read_comb
 from intake.routing.templates import FieldKind, Zone
 from intake.routing.validators import validate
 
@@ -45,17 +45,6 @@ SETUPS: Mapping[FieldKind, Setup] = {
     FieldKind.PHONE: _DIGITS, FieldKind.YTUNNUS: _DIGITS,
     FieldKind.HETU: _CODES, FieldKind.IBAN: _CODES,
 }  # fmt: skip
-
-
-class ZoneReader(Protocol):
-    """Reads cropped zones of one page.
-
-    Gets each zone with its crop (8-bit grey, printed rules already erased, the page's
-    resolution) and returns the raw text read per zone name; a zone it could not read is
-    left out. Validation by kind happens afterwards, the same for every reader.
-    """
-
-    def __call__(self, crops: Sequence[tuple[Zone, np.ndarray]], /) -> dict[str, tuple[str, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -135,28 +124,27 @@ def _has_ink(crop: np.ndarray) -> bool:
 
 
 def read_fields(
-    warped: np.ndarray,
-    zones: Sequence[Zone],
-    *,
-    dpi: int,
-    lang: str,
-    cmd: str = "tesseract",
-    comb_reader: ZoneReader | None = None,
+    warped: np.ndarray, zones: Sequence[Zone], *, dpi: int, lang: str, cmd: str = "tesseract"
 ) -> dict[str, FieldValue]:
     """Read every text zone of a page, then validate by kind.
 
-    Comb fields (one box per character) go to ``comb_reader`` when one is given, every
-    other zone to Tesseract; zones without ink are not read at all.
+    Comb fields (one box per character) are read box by box by the hand-print reader,
+    which accepts a value only when one reading that passes the field's rules clearly
+    wins; every other zone goes to Tesseract. Zones without ink are not read at all.
     """
-    crops = [(z, _remove_rules(_crop(warped, z, dpi, _INSET_MM))) for z in zones if z.kind not in _UNREAD]
-    crops = [(zone, crop) for zone, crop in crops if _has_ink(crop)]
-    default = TesseractReader(lang=lang, cmd=cmd)
-    combs = [(z, c) for z, c in crops if z.cells and comb_reader is not None]
-    rest = [(z, c) for z, c in crops if not (z.cells and comb_reader is not None)]
-    raw = default(rest) if rest else {}
-    if combs and comb_reader is not None:
-        raw.update(comb_reader(combs))
-    result = {}
+    result: dict[str, FieldValue] = {}
+    crops = []
+    for zone in zones:
+        if zone.kind in _UNREAD:
+            continue
+        crop = _remove_rules(_crop(warped, zone, dpi, _INSET_MM))
+        if not _has_ink(crop):
+            continue
+        if zone.cells:
+            result[zone.name] = _from_comb(read_comb(warped, zone, dpi=dpi))
+        else:
+            crops.append((zone, crop))
+    raw = TesseractReader(lang=lang, cmd=cmd)(crops) if crops else {}
     for zone, _ in crops:
         if zone.name not in raw:
             continue
@@ -166,6 +154,14 @@ def read_fields(
             confidence = min(confidence, 0.5)
         result[zone.name] = FieldValue(value=value, confidence=confidence, valid=valid, raw=text)
     return result
+
+
+def _from_comb(reading: FieldReading) -> FieldValue:
+    """An accepted comb reading is valid by construction; otherwise no value, only candidates."""
+    candidates = tuple(text for text, _ in reading.candidates[:3])
+    if reading.value is not None:
+        return FieldValue(reading.value, reading.confidence, True, raw=reading.raw, candidates=candidates)
+    return FieldValue(None, reading.confidence, None, raw=reading.raw, candidates=candidates)
 
 
 def read_checkboxes(
