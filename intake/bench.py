@@ -50,10 +50,26 @@ def score(results: list[FileResult], truth: dict[str, dict]) -> dict[str, float 
         for form_id, pages in want:
             match = next((d for d in docs if d.page_numbers == pages), None)
             _score_document(s, form_id, match, expected)
+        _score_pages(s, result, expected)
     known = s["known_documents"] or 1
     s["classified_correctly_pct"] = round(100 * s["known_correct"] / known, 1)
     s["held_for_review_pct"] = round(100 * s["known_held"] / known, 1)
+    residuals = s.pop("_residual_skew", [])
+    s["residual_skew_median_deg"] = round(statistics.median(residuals), 3) if residuals else 0.0
+    s["residual_skew_p95_deg"] = round(_percentile(residuals, 0.95), 3)
     return dict(s)
+
+
+def _score_pages(s: dict, result: FileResult, expected: dict) -> None:
+    """Upright and residual skew per content page: truth says what the scanner did to it."""
+    residuals = s.setdefault("_residual_skew", [])
+    for page in result.pages or []:
+        scan = expected["scan"][page.number - 1]
+        if page.blank or scan.get("blank"):
+            continue
+        s["content_pages"] += 1
+        s["content_pages_upright"] += (scan["rotation"] + page.rotation) % 360 == 0
+        residuals.append(abs(page.skew - scan["skew_deg"]))
 
 
 def _score_document(s: dict, form_id: str | None, doc: Document | None, expected: dict) -> None:
