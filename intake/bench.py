@@ -20,6 +20,8 @@ from pathlib import Path
 from intake import config as configuration
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline, workers
+from intake.routing.templates import load_templates
+from intake.routing.validators import validate
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
 
@@ -47,9 +49,9 @@ def score(results: list[FileResult], truth: dict[str, dict]) -> dict[str, float 
         s["blank_pages_expected"] += len(expected.get("blank_pages") or [])
         s["blank_pages_found"] += len(set(blanks) & set(expected.get("blank_pages") or []))
         s["content_pages_dropped"] += len(set(blanks) - set(expected.get("blank_pages") or []))
-        for form_id, pages in want:
-            match = next((d for d in docs if d.page_numbers == pages), None)
-            _score_document(s, form_id, match, expected)
+        for truth_doc in expected["documents"]:
+            match = next((d for d in docs if d.page_numbers == truth_doc["pages"]), None)
+            _score_document(s, match, truth_doc)
         _score_pages(s, result, expected)
     known = s["known_documents"] or 1
     s["classified_correctly_pct"] = round(100 * s["known_correct"] / known, 1)
@@ -72,7 +74,8 @@ def _score_pages(s: dict, result: FileResult, expected: dict) -> None:
         residuals.append(abs(page.skew - scan["skew_deg"]))
 
 
-def _score_document(s: dict, form_id: str | None, doc: Document | None, expected: dict) -> None:
+def _score_document(s: dict, doc: Document | None, truth_doc: dict) -> None:
+    form_id = truth_doc["form_id"]
     if form_id is None:
         s["unknown_documents"] += 1
         routed = doc is not None and doc.status is Status.QUEUED
@@ -85,10 +88,10 @@ def _score_document(s: dict, form_id: str | None, doc: Document | None, expected
     s["known_correct"] += doc.form_id == form_id
     s["known_held"] += doc.status is Status.REVIEW
     s["misrouted"] += doc.status is Status.QUEUED and doc.form_id != form_id
-    truth_doc = next(d for d in expected["documents"] if d["form_id"] == form_id)
     for name, ticked in truth_doc["checkboxes"].items():
         s["checkboxes"] += 1
         s["checkboxes_right"] += doc.checkboxes.get(name) == ticked
+    _score_fields(s, doc, truth_doc)
     hetu = truth_doc["values"].get("hetu")
     if hetu:
         s["hetu_fields"] += 1
@@ -96,6 +99,23 @@ def _score_document(s: dict, form_id: str | None, doc: Document | None, expected
         s["hetu_exact"] += bool(got and got.value == hetu)
         s["hetu_marked_valid"] += bool(got and got.valid)
         s["hetu_valid_but_wrong"] += bool(got and got.valid and got.value != hetu)
+
+
+def _normal(value: str | None) -> str:
+    return " ".join((value or "").upper().split())
+
+
+def _score_fields(s: dict, doc: Document, truth_doc: dict) -> None:
+    """Exact field values (case and spacing aside), per kind: how well the writing is read."""
+    kinds = {zone.name: zone.kind for t in load_templates() if t.id == doc.form_id for zone in t.zones}
+    for name, wanted in truth_doc["values"].items():
+        kind = kinds.get(name, "text")
+        got = doc.fields.get(name)
+        right = bool(got and _normal(got.value) == _normal(validate(kind, wanted)[0]))
+        s[f"values_{kind}"] += 1
+        s[f"values_{kind}_exact"] += right
+        s["values_marked_valid"] += bool(got and got.valid)
+        s["values_marked_valid_but_wrong"] += bool(got and got.valid and not right)
 
 
 def report(results: list[FileResult], elapsed: float, truth: dict[str, dict], *, n_workers: int) -> str:

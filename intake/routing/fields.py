@@ -24,6 +24,7 @@ _GAP_PX = 36  # white space between stacked zones, so Tesseract keeps them apart
 _DARK = 140
 _EMPTY_INK = 0.002  # a zone with less ink than this (after removing rules) holds nothing
 _UNREAD = (FieldKind.CHECKBOX, FieldKind.SIGNATURE)
+CHECKED_KINDS = frozenset({FieldKind.HETU, FieldKind.YTUNNUS, FieldKind.IBAN})  # carry a check character
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,26 @@ def read_fields(
         if zone.name not in raw:
             continue
         text, confidence = raw[zone.name]
-        value, valid = validate(zone.kind, text)
-        if valid is False:
+        value, well_formed = validate(zone.kind, text)
+        if well_formed is False:
             confidence = min(confidence, 0.5)
-        result[zone.name] = FieldValue(value=value, confidence=confidence, valid=valid, raw=text)
+        result[zone.name] = FieldValue(
+            value=value, confidence=confidence, valid=_proven(zone.kind, well_formed), raw=text
+        )
     return result
+
+
+def _proven(kind: FieldKind, well_formed: bool | None) -> bool | None:
+    """``valid`` is True only where the kind's own check proves the value.
+
+    A date, postal code or phone number that is well formed may still be misread (on the
+    dev corpus, 6 of 88 well-formed Tesseract readings with confidence >= 0.9 were wrong):
+    those stay None, "not provable". Check characters (henkilötunnus, Y-tunnus, IBAN)
+    are what make True mean "right".
+    """
+    if well_formed is False:
+        return False
+    return True if well_formed and kind in CHECKED_KINDS else None
 
 
 def _from_comb(reading: FieldReading) -> FieldValue:

@@ -30,8 +30,9 @@ class Match:
 
 
 def _field(document: Document, name: str, threshold: float) -> str | None:
+    """A field's value when it is proven (``valid`` True) and confident enough to route by."""
     value = document.fields.get(name)
-    if value is None or value.value is None or value.valid is False or value.confidence < threshold:
+    if value is None or value.value is None or value.valid is not True or value.confidence < threshold:
         return None
     return value.value
 
