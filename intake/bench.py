@@ -36,6 +36,7 @@ def _percentile(values: list[float], q: float) -> float:
 def score(results: list[FileResult], truth: dict[str, dict]) -> dict[str, float | int]:
     """Compare documents with truth.json: classification, misroutes, review, split, blanks."""
     s: dict[str, float | int] = defaultdict(int)
+    residuals: list[float] = []
     for result in results:
         expected = truth.get(result.path.name)
         if expected is None:
@@ -52,19 +53,17 @@ def score(results: list[FileResult], truth: dict[str, dict]) -> dict[str, float 
         for truth_doc in expected["documents"]:
             match = next((d for d in docs if d.page_numbers == truth_doc["pages"]), None)
             _score_document(s, match, truth_doc)
-        _score_pages(s, result, expected)
+        _score_pages(s, residuals, result, expected)
     known = s["known_documents"] or 1
     s["classified_correctly_pct"] = round(100 * s["known_correct"] / known, 1)
     s["held_for_review_pct"] = round(100 * s["known_held"] / known, 1)
-    residuals = s.pop("_residual_skew", [])
     s["residual_skew_median_deg"] = round(statistics.median(residuals), 3) if residuals else 0.0
     s["residual_skew_p95_deg"] = round(_percentile(residuals, 0.95), 3)
     return dict(s)
 
 
-def _score_pages(s: dict, result: FileResult, expected: dict) -> None:
+def _score_pages(s: dict, residuals: list[float], result: FileResult, expected: dict) -> None:
     """Upright and residual skew per content page: truth says what the scanner did to it."""
-    residuals = s.setdefault("_residual_skew", [])
     for page in result.pages or []:
         scan = expected["scan"][page.number - 1]
         if page.blank or scan.get("blank"):

@@ -49,8 +49,8 @@ def is_separator(grey: np.ndarray, ink: np.ndarray, dpi: int) -> bool:
     if not codes.any():
         return False
     # The detectors' corners sit on the code's edge; the quiet zone and edge bars fall outside.
-    codes = cv2.dilate(codes, np.ones((5, 5), np.uint8))
-    inside = np.count_nonzero(ink & (codes == 1))
-    outside = np.count_nonzero(ink & (codes == 0))
+    grown = cv2.dilate(codes, np.ones((5, 5), np.uint8))
+    inside = np.count_nonzero(ink & (grown == 1))
+    outside = np.count_nonzero(ink & (grown == 0))
     log.debug("separator candidate: ink %d inside the codes, %d outside", inside, outside)
-    return outside < _OTHER_INK * ink.size and inside >= outside
+    return bool(outside < _OTHER_INK * ink.size and inside >= outside)

@@ -55,7 +55,7 @@ class Alignment:
 
 
 def _orb() -> cv2.ORB:
-    return cv2.ORB_create(nfeatures=_ORB_FEATURES, scaleFactor=1.2, nlevels=6, fastThreshold=10)
+    return cv2.ORB_create(nfeatures=_ORB_FEATURES, scaleFactor=1.2, nlevels=6, fastThreshold=10)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ def align(page: np.ndarray, blank_pdf: Path, page_number: int) -> Alignment | No
     good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < _RATIO * n.distance]
     if len(good) < 6:
         return None
-    src = np.float32([ref.keypoints[m.queryIdx].pt for m in good])
-    dst = np.float32([keypoints[m.trainIdx].pt for m in good])
+    src = np.array([ref.keypoints[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([keypoints[m.trainIdx].pt for m in good], dtype=np.float32)
     matrix, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=_RANSAC_PX, maxIters=4000, confidence=0.995
     )

@@ -46,6 +46,7 @@ def split(source: SourceFile, pages: Sequence[PageAnalysis]) -> list[Document]:
             pending_blanks.clear()
             pending_separators.clear()
             documents.append(current)
+        assert current is not None  # _continues() is False without a current document
         current.pages.append(page)
     if pending_blanks or pending_separators:  # a file of blank pages and separators only
         documents.append(Document(source=source, pages=[], form_id=None, blank_pages=pending_blanks,

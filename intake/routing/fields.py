@@ -69,11 +69,11 @@ def _remove_rules(crop: np.ndarray) -> np.ndarray:
     h, w = ink.shape
     lines = np.zeros_like(ink)
     if w > 20:
-        lines |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 3), 1)))
+        across = cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 3), 1))
+        lines = np.maximum(lines, cv2.morphologyEx(ink, cv2.MORPH_OPEN, across))
     if h > 10:
-        lines |= cv2.morphologyEx(
-            ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(10, int(h * 0.85))))
-        )
+        down = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(10, int(h * 0.85))))
+        lines = np.maximum(lines, cv2.morphologyEx(ink, cv2.MORPH_OPEN, down))
     cleaned = crop.copy()
     cleaned[cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0] = 255
     return cleaned

@@ -153,11 +153,11 @@ def _writing_lines(horizontal: np.ndarray, boxes: list[Found], scale: float) -> 
             groups.append([seg])
     found = []
     for group in groups:
-        x0, x1, first, last = group[0][0], group[0][1], group[0][2], group[-1][2]
-        pitch = (last - first) / (len(group) - 1) if len(group) > 1 else _LINE_HEIGHT_MM
-        top = max(0.0, first - min(pitch, _LINE_HEIGHT_MM))
+        x0, x1, first_y, last_y = group[0][0], group[0][1], group[0][2], group[-1][2]
+        pitch = (last_y - first_y) / (len(group) - 1) if len(group) > 1 else _LINE_HEIGHT_MM
+        top = max(0.0, first_y - min(pitch, _LINE_HEIGHT_MM))
         found.append(
-            Found(Shape.LINES, round(x0, 1), round(top, 1), round(x1 - x0, 1), round(last - top, 1), cells=len(group))
+            Found(Shape.LINES, round(x0, 1), round(top, 1), round(x1 - x0, 1), round(last_y - top, 1), cells=len(group))
         )
     return found
 

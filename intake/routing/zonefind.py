@@ -6,6 +6,7 @@ import logging
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pdf2image import convert_from_path
@@ -133,7 +134,7 @@ def _zone_for(found: Found, page_no: int, page: np.ndarray, printed: list[PdfLin
     kind = kind_of(text, found.shape)
     if found.shape is Shape.LINES and kind is FieldKind.TEXT and (found.cells or 1) > 1:
         kind = FieldKind.MULTILINE
-    zone = {"kind": kind.value, "label": text, "page": page_no, "box": box}
+    zone: dict[str, Any] = {"kind": kind.value, "label": text, "page": page_no, "box": box}
     if found.shape is Shape.COMB:
         zone["cells"] = found.cells
     return zone

@@ -148,7 +148,7 @@ def _signed_content(entity: bytes) -> bytes:
     """The first part of an unverified ``multipart/signed`` (to show, never to trust)."""
     message = message_from_bytes(entity, policy=policy.SMTP)
     parts = message.get_payload()
-    if not isinstance(parts, list) or not parts:
+    if not isinstance(parts, list) or not parts or isinstance(parts[0], str):
         raise PackageError("multipart/signed message without content")
     return parts[0].as_bytes()
 
@@ -160,6 +160,8 @@ def _parts(entity: bytes) -> tuple[bytes, dict[str, Any]]:
     manifest: dict[str, Any] | None = None
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
         if part.get_content_type() == "application/pdf":
             pdf = payload
         elif part.get_content_type() == "application/json":
