@@ -58,7 +58,12 @@ def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
     from intake.routing.templates import load_templates
 
     check_languages(config.ocr.languages, config.ocr.tesseract)
-    load_templates(config.routing.templates)
+    known = {template.id for template in load_templates(config.routing.templates)}
+    for index, rule in enumerate(config.routing.rules):
+        for form in rule.form:
+            if form not in known:
+                raise ConfigError(f"unknown form {form!r} in rule {rule.id!r} (see 'intake templates check')",
+                                  file=str(config.source or ""), key=f"routing.rules.{index}.form")  # fmt: skip
     if sending:
         configuration.check_files(config)
 
@@ -118,7 +123,9 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
 
     config = _load_config(args)
     _preflight(config)
-    dispatcher = None if args.dry_run else Dispatcher(config)
+    # No --dry-run here: a hot folder that moved files to done/ without queueing them
+    # would lose them (use 'intake process --dry-run' on copies instead).
+    dispatcher = Dispatcher(config)
     interval = args.interval if args.interval is not None else config.watch.interval_s
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
                     once=args.once, send=not args.no_send)  # fmt: skip
@@ -221,7 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("folder", metavar="DIR", help="the folder the scanner writes to")
     hot.add_argument("--interval", type=float, metavar="S", help="seconds between polls (default: [watch] interval_s)")
     hot.add_argument("--once", action="store_true", help="handle what is there now, then exit")
-    hot.add_argument("--dry-run", action="store_true", help="do everything except queue and send")
     hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
@@ -268,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted: files not yet processed are untouched; queued documents stay in the outbox")
         return 130
+    except Exception:  # a bug: say so plainly, with the traceback for the report
+        log.exception("internal error (please report it); queued documents stay in the outbox")
+        return ExitCode.SOFTWARE
 
 
 if __name__ == "__main__":

@@ -65,6 +65,13 @@ class Rule(_Strict):
     municipality: list[str] = Field(default_factory=list)
     postal_code: list[str] = Field(default_factory=list, description="prefixes, e.g. '00' or '001'")
 
+    @model_validator(mode="after")
+    def _names_an_authority_or_form(self) -> Rule:
+        # A rule on language or place alone would send every agency's forms to one address.
+        if not self.authority and not self.form:
+            raise ValueError(f"rule {self.id!r} must name an authority or a form")
+        return self
+
     @field_validator("authority", "form", "language", "municipality", "postal_code", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -99,7 +106,7 @@ class RoutingConfig(_Strict):
     """Templates, the review threshold and the routing rules (first match wins)."""
 
     templates: Path | None = Field(None, description="extra template folder")
-    review_threshold: float = Field(0.80, ge=0.5, le=1.0)
+    review_threshold: float = Field(0.80, gt=0.5, le=1.0)  # doubtful pages score <= 0.5
     field_threshold: float = Field(0.60, ge=0.0, le=1.0)
     rules: list[Rule] = Field(default_factory=list)
 

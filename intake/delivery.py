@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from intake.config import Config, Destination
-from intake.errors import TransportError
+from intake.errors import PackageError
 from intake.models import Document, Status
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
 
@@ -15,9 +15,11 @@ log = logging.getLogger(__name__)
 
 def destination_of(document: Document, config: Config) -> Destination:
     """The configured destination of a routed document's rule."""
-    assert document.route is not None and document.route.rule is not None
-    rule = next(r for r in config.routing.rules if r.id == document.route.rule)
-    return config.destinations[rule.destination]
+    rule_id = document.route.rule if document.route else None
+    for rule in config.routing.rules:
+        if rule.id == rule_id:
+            return config.destinations[rule.destination]
+    raise PackageError(f"document has no route to a configured rule ({rule_id!r})")
 
 
 class Dispatcher:
@@ -33,9 +35,11 @@ class Dispatcher:
             package = build_package(document, destination=destination_of(document, self.config),
                                     config=self.config.transport)  # fmt: skip
             self.outbox.enqueue(package, package.recipient)
-        except TransportError as exc:
+        except Exception as exc:  # a package that cannot be built or stored is held, never lost
             document.status, document.reason = Status.REVIEW, f"could not be queued: {exc}"
-            log.error("package for %s page(s) %s not queued: %s", document.source.path.name, document.page_numbers, exc)
+            log.error(
+                "package for file %.12s pages %s not queued: %s", document.source.sha256, document.page_numbers, exc
+            )
             return None
         document.package_id = package.package_id
         return package
@@ -46,10 +50,6 @@ class Dispatcher:
         for item_id, error in report.errors.items():
             log.warning("outbox item %s not delivered: %s", item_id, error)
         return report
-
-    def waiting(self) -> int:
-        stats = self.outbox.stats()
-        return sum(stats.get(state, 0) for state in (State.QUEUED, State.DEFERRED, State.SENDING, State.FAILED))
 
     def lines(self) -> list[str]:
         """One line per outbox item, for ``intake outbox``."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from intake import capture, spool
 from intake.config import Config
-from intake.errors import BadInputError, IntakeError, OcrError
-from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
+from intake.errors import BadInputError, EnvironmentProblem, IntakeError, OcrError, TemplateError
+from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
 from intake.routing.templates import load_templates
@@ -145,14 +145,22 @@ class Pipeline:
             return self._reject(path, None, exc)
         except OSError as exc:
             return self._reject(path, None, BadInputError(f"cannot read the file: {exc.strerror}"))
+        except Exception as exc:  # a decoder's unexpected error is this file's problem, not the batch's
+            log.exception("internal error inspecting an input file")
+            return self._reject(path, None, BadInputError(f"internal error reading the file: {type(exc).__name__}"))
 
     def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
         rejection = Rejection(path, sha256, exc.code, str(exc))
         rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
-        log.warning("rejected %s: %s", path.name, rejection.reason)
+        # The file's name may carry a customer's name: the log names it by its hash.
+        log.warning("rejected file %.12s: %s", sha256 or "(unread)", rejection.reason)
         return rejection
 
     def _restart_pool(self) -> None:
+        # shutdown() does not stop a worker stuck on a page: terminate them, or every later
+        # file would wait behind it and time out too.
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.terminate()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = ProcessPoolExecutor(max_workers=workers(self.config))
         self._broken = True
@@ -165,8 +173,7 @@ class Pipeline:
             for future in pending:
                 pages.append(future.result(timeout=max(0.1, deadline - time.monotonic())))
         except TimeoutError:
-            for future in pending:
-                future.cancel()
+            self._restart_pool()
             failure = BadInputError(f"processing took longer than {timeout:.0f} s")
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
         except BadInputError as exc:
@@ -179,16 +186,19 @@ class Pipeline:
                 return self._collect(source, self._submit(source), retry=False)
             failure = BadInputError("a worker process died while reading this file")
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
+        except (EnvironmentProblem, TemplateError):
+            raise  # the machine or the templates, not this file: stop rather than quarantine
         except (OcrError, IntakeError) as exc:
             failure = BadInputError(f"page {len(pages) + 1}: {exc}")
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
         except Exception as exc:  # a bug must not cost the batch: quarantine this file, go on
-            log.exception("internal error on %s page %d", source.path.name, len(pages) + 1)
+            log.exception("internal error on file %.12s page %d", source.sha256, len(pages) + 1)
             failure = BadInputError(f"internal error on page {len(pages) + 1}: {type(exc).__name__}")
             return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
-        documents = [decide(doc, self.templates, self.config) for doc in split(source, pages)]
+        try:
+            documents = [decide(doc, self.templates, self.config) for doc in split(source, pages)]
+        except Exception as exc:  # a bug in assembly must not cost the batch either
+            log.exception("internal error assembling file %.12s", source.sha256)
+            failure = BadInputError(f"internal error assembling documents: {type(exc).__name__}")
+            return FileResult(source.path, [], self._reject(source.path, source.sha256, failure))
         return FileResult(source.path, documents, pages=pages)
-
-
-def held(documents: Iterable[Document]) -> int:
-    return sum(1 for doc in documents if doc.status is Status.REVIEW)

@@ -177,14 +177,17 @@ class Watcher:
             else:  # finished before a crash, or the same bytes dropped again
                 self._settle(claim, sha256, state, None, duplicate=True)
         for result in self.pipeline.run(list(fresh)):
-            self._finish(result, fresh[result.path])
+            try:
+                self._finish(result, fresh[result.path])
+            except Exception:  # one file must not stop the desk; it stays claimed for a retry
+                log.exception("could not finish claimed file %s; it stays in processing/", result.path.name)
 
     def _finish(self, result: FileResult, sha256: str) -> None:
         if result.rejection is not None:
             self._settle(result.path, sha256, "quarantine", result.rejection.to_json())
             return
         for doc in result.documents:
-            if doc.status is Status.QUEUED and self.dispatcher is not None:
+            if doc.status is Status.QUEUED:
                 self._enqueue(doc, sha256)
         held = any(doc.status is not Status.QUEUED for doc in result.documents)
         outcome = {"documents": [doc.to_json() for doc in result.documents]}
@@ -199,7 +202,10 @@ class Watcher:
         if known is not None:  # queued before a crash: never twice
             doc.package_id = known
             return
-        package = self.dispatcher.enqueue(doc) if self.dispatcher else None
+        if self.dispatcher is None:  # nothing to queue into: hold it, never file it as done
+            doc.status, doc.reason = Status.REVIEW, "not queued: no outbox"
+            return
+        package = self.dispatcher.enqueue(doc)
         if package is not None:
             self.journal.mark_queued(key, package.package_id)
 
@@ -226,8 +232,12 @@ class Watcher:
         log.info("%s -> %s/%s%s", claim.name, state, target.name, " (already handled)" if duplicate else "")
 
     def flush(self) -> None:
-        if self.dispatcher is not None:
+        if self.dispatcher is None:
+            return
+        try:
             self.dispatcher.flush()
+        except Exception:  # delivery trouble is retried on the next poll; the desk goes on
+            log.exception("flushing the outbox failed; will retry")
 
 
 class _Stop:
@@ -260,7 +270,7 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
                 stop.sleep(interval)
                 claimed = watcher.poll()
                 watcher.handle(claimed)
-                if send and (claimed or resumed or once):
+                if send:  # also retries what a mail server deferred while the desk was quiet
                     watcher.flush()
                 resumed = []
                 if once:

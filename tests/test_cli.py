@@ -86,7 +86,19 @@ def test_bad_files_are_quarantined_and_the_batch_goes_on(
             "KLEA",
             id="authority",
         ),
-        pytest.param('[[routing.rules]]\nid = "x"\ndestination = "nowhere"\n', "", "nowhere", id="destination"),
+        pytest.param(
+            '[[routing.rules]]\nid = "x"\nauthority = "KELA"\ndestination = "nowhere"\n',
+            "",
+            "nowhere",
+            id="destination",
+        ),
+        pytest.param(
+            '[[routing.rules]]\nid = "all"\nlanguage = "sv"\ndestination = "d"\n'
+            '[destinations.d]\naddress = "a@b.example"\n',
+            "",
+            "must name an authority or a form",
+            id="too-broad",
+        ),
         pytest.param("[capture]\nmax_pages = 0\n", "capture.max_pages", "greater than or equal", id="range"),
         pytest.param("[ocr]\nlanguage = 'fin'\n", "ocr.language", "Extra inputs", id="unknown-key"),
         pytest.param("[capture\n", "", "not valid TOML", id="syntax"),
@@ -156,3 +168,11 @@ key = "{pki.signer.key}"
     assert opened.manifest["package_id"] == docs[1]["package"]
     assert main(["outbox", "--config", str(config)]) == ExitCode.OK
     assert " sent " in capsys.readouterr().out
+
+
+def test_unknown_form_in_a_rule_is_caught_before_work(tmp_path: Path, capsys) -> None:
+    path = write_config(tmp_path, '[[routing.rules]]\nid = "x"\nform = "kela-sv9-fi"\ndestination = "d"\n'
+                                  '[destinations.d]\naddress = "a@b.example"\n')  # fmt: skip
+    assert main(["config", "check", "--config", str(path)]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "kela-sv9-fi" in err and "routing.rules.0.form" in err

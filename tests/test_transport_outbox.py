@@ -84,7 +84,12 @@ def test_crash_while_sending_makes_the_item_due_again(tmp_path: Path, package: P
     assert outbox.mark_sending(item_id, now=T0)
     assert outbox.due(T0) == []
     assert not outbox.mark_sending(item_id, now=T0)  # already claimed
-    # The process dies here. A new one opens the same folder:
+    # While the sending process lives, another one (say 'intake outbox') must not recover:
+    onlooker = Outbox(tmp_path / "outbox", retry=RETRY)
+    assert onlooker.due(T0) == []
+    onlooker.close()
+    # The process dies here (its lock with it). A new one opens the same folder:
+    outbox.close()
     reopened = Outbox(tmp_path / "outbox", retry=RETRY)
     [item] = reopened.due(T0)
     assert (item.id, item.state, item.message_id) == (item_id, State.QUEUED, package.message_id)

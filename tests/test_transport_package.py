@@ -76,7 +76,7 @@ def test_headers_are_neutral_and_the_body_is_encrypted(tmp_path: Path, pki: Demo
         now=T0,
     )
     message = message_from_bytes(package.message, policy=policy.SMTP)
-    assert message["Subject"] == f"intake {package.package_id} KELA Y_38"
+    assert message["Subject"] == f"intake {package.package_id}"
     assert message["Message-ID"] == f"<{package.package_id}@asiointipiste.example>"
     assert (message["From"], message["To"]) == (SENDER, AGENCY)
     assert message.get_content_type() == "application/pkcs7-mime"

@@ -90,6 +90,7 @@ def test_a_resend_after_a_crash_is_the_same_message(tmp_path: Path, pki: DemoPki
         # The server got it, but the process died before recording that:
         outbox.mark_sending(item_id, now=T0)
         asyncio.run(deliver(outbox.read(item_id), sender=SENDER, recipients=[AGENCY], smtp=smtp))
+        outbox.close()  # the process dies, and its lock on the outbox with it
         reopened = Outbox(outbox.path)
         report = asyncio.run(flush(reopened, smtp=smtp, now=T0))
     finally:

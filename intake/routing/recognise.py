@@ -45,7 +45,9 @@ def _combine(text_confidence: float, layout_confidence: float) -> float:
     Both must agree: without layout evidence the page can at most reach the level that
     sends it to review; with it, the doubts multiply (noisy-OR).
     """
-    if layout_confidence <= 0:
+    if layout_confidence <= 0 or text_confidence <= 0.5:
+        # Doubtful text stays doubtful however well the layout registers: forms printed
+        # in one house style (fi and sv variants) share most of their layout.
         return min(text_confidence, 0.5)
     return 1 - (1 - text_confidence) * (1 - layout_confidence)
 

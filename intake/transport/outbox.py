@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -118,7 +120,31 @@ class Outbox:
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"cannot open the outbox in {self.path}: {exc}") from exc
-        self._recover()
+        self._owner = self._own()
+        if self._owner is not None:
+            self._recover()
+
+    def _own(self) -> int | None:
+        """Hold the outbox's lock for this object's life; None when another holds it.
+
+        Only the owner may turn 'sending' items back into 'queued': otherwise 'intake
+        outbox' run beside a sending 'intake watch' would make it send them twice. The
+        lock dies with its process, so a crashed owner's items are recovered by the next.
+        """
+        fd = os.open(self.path / "outbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            log.debug("outbox %s is owned by another process; not recovering", self.path)
+            return None
+        return fd
+
+    def close(self) -> None:
+        """Give up ownership (the lock); the object must not be used afterwards."""
+        if self._owner is not None:
+            os.close(self._owner)
+            self._owner = None
 
     @classmethod
     def for_config(cls, config: TransportConfig, /) -> Outbox:

@@ -81,12 +81,14 @@ def build_package(
             "to the destination in the configuration"
         )
     created = (now if now is not None else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    package_id = str(uuid.uuid4())
+    package_id = package_id_for(document, destination.address)
     message_id = f"<{package_id}@{config.sender.rpartition('@')[2]}>"
     pdf = render_pdf(document.pages, title=f"intake {package_id}", created=created)
     manifest = _manifest(document, package_id, message_id, created, destination, config, pdf)
     manifest_json = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-    subject = " ".join(["intake", package_id, _token(document.authority), _token(document.code)])
+    # Only the package id: even the authority and form code would say in clear text that
+    # a customer deals with, say, criminal sanctions. Both are in the encrypted manifest.
+    subject = f"intake {package_id}"
     body = _body(document, package_id, config, pdf, manifest_json)
     sealed, signed = _seal(body, destination, config)
     headers = {
@@ -104,6 +106,20 @@ def build_package(
         message=header_block.encode("ascii") + sealed,
         signed=signed, encrypted=destination.certificate is not None,
     )  # fmt: skip
+
+
+_PACKAGE_NAMESPACE = uuid.UUID("6f1d3c1e-5b7a-4c0e-9a51-2f0d8e4b7c21")
+
+
+def package_id_for(document: Document, recipient: str, /) -> str:
+    """The same document of the same file to the same recipient always gets the same id.
+
+    So a crash between queueing and recording it, or the same file fed in twice, queues
+    the document once (the outbox deduplicates on package and recipient). The id is a
+    name-based UUID of the file's hash and page numbers: it reveals nothing about them.
+    """
+    pages = ",".join(str(n) for n in document.page_numbers)
+    return str(uuid.uuid5(_PACKAGE_NAMESPACE, f"{document.source.sha256}|{pages}|{document.form_id}|{recipient}"))
 
 
 def write_package(package: Package, folder: Path, /, *, plaintext: bool = False) -> list[Path]:
