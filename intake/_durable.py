@@ -1,8 +1,9 @@
-"""Durable file writes: temp file, fsync, rename, fsync the folder."""
+"""Durable files: writes and copies as temp file, fsync, rename, fsync the folder; file hashes."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -36,3 +37,28 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def copy_durably(source: Path, target: Path, *, mode: int = 0o600) -> None:
+    """Copy ``source`` to ``target`` so that after a crash the copy is complete or absent."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_dir(target.parent)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file's content, read in blocks."""
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()

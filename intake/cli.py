@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -66,6 +67,9 @@ def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
                                   file=str(config.source or ""), key=f"routing.rules.{index}.form")  # fmt: skip
     if sending:
         configuration.check_files(config)
+        env = config.transport.smtp.password_env
+        if env is not None and env not in os.environ:
+            raise EnvironmentProblem(f"environment variable {env} (transport.smtp.password_env) is not set")
 
 
 def _line(doc: Document) -> str:
@@ -152,6 +156,18 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_retry(args: argparse.Namespace) -> ExitCode:
+    import datetime as dt
+
+    from intake.delivery import Dispatcher
+
+    dispatcher = Dispatcher(_load_config(args))
+    for item_id in args.items:
+        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+        print(f"{item_id}  queued again")
+    return ExitCode.OK
+
+
 def cmd_config_check(args: argparse.Namespace) -> ExitCode:
     config = _load_config(args)
     _preflight(config)
@@ -231,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
+    retry = add("retry", cmd_retry, "Queue failed outbox items again (after the cause was fixed).")
+    retry.add_argument("items", nargs="+", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
     config = sub.add_parser("config", help="Configuration commands.")
     config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="Validate the configuration and the machine, without running.")

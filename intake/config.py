@@ -31,7 +31,7 @@ class CaptureConfig(_Strict):
     work_dpi: int = Field(300, ge=150, le=600)
     max_pages: int = Field(200, ge=1, le=5000)
     max_megapixels: float = Field(60.0, gt=0, le=180)
-    file_timeout_s: float = Field(300.0, gt=0)
+    file_timeout_s: float = Field(900.0, gt=0)  # 200 pages at ~2.5 s on two cores, with room
     page_timeout_s: float = Field(60.0, gt=0)
     blank_ink_ratio: float = Field(0.0015, ge=0, le=0.05)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
 
-from intake._durable import write_durably as write_bytes  # re-exported for the spool's users
+from intake._durable import copy_durably, sha256_file, write_durably
 from intake.models import Rejection
 
 
@@ -25,16 +24,13 @@ def save_image(image: Image.Image, target: Path, *, dpi: int) -> Path:
     return target
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def safe_suffix(path: Path) -> str:
+    """The file's extension, lower case and harmless in a file name."""
+    return "".join(c for c in path.suffix.lower() if c.isalnum() or c == ".")[:6]
 
 
-def quarantine(path: Path, rejection: Rejection, spool: Path, *, move: bool = False) -> Path | None:
-    """Keep a copy of (or move) a rejected file in ``spool/quarantine`` with a reason file.
+def quarantine(path: Path, rejection: Rejection, spool: Path) -> Path | None:
+    """Keep a durable copy of a rejected file in ``spool/quarantine`` with a reason file.
 
     The quarantined copy is named by its content hash, never by its original name, which
     may carry a customer's name; the original name is inside the reason file.
@@ -42,24 +38,23 @@ def quarantine(path: Path, rejection: Rejection, spool: Path, *, move: bool = Fa
     folder = spool / "quarantine"
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        digest = rejection.sha256 or _sha256(path)
+        digest = rejection.sha256 or sha256_file(path)
     except OSError:
         digest = hashlib.sha256(str(path).encode()).hexdigest()
-    suffix = "".join(c for c in path.suffix.lower() if c.isalnum() or c == ".")[:6]
-    target = folder / f"{digest[:24]}{suffix}"
+    target: Path | None = folder / f"{digest[:24]}{safe_suffix(path)}"
+    copy_error = None
     try:
-        if move:
-            shutil.move(path, target)
-        elif path.exists() and not target.exists():
-            shutil.copyfile(path, target)
-    except OSError:
-        target = None  # type: ignore[assignment]
+        if path.exists() and target is not None and not target.exists():
+            copy_durably(path, target)
+    except OSError as exc:  # the original stays where it was; the reason file says so
+        target, copy_error = None, exc.strerror
     reason = {
         "original_name": path.name,
         "sha256": rejection.sha256 or digest,
         "code": rejection.code,
         "reason": rejection.reason,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "copy": str(target) if target else f"not copied ({copy_error}); the original was left in place",
     }
-    write_bytes(folder / f"{digest[:24]}.reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
+    write_durably(folder / f"{digest[:24]}.reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
     return target

@@ -16,7 +16,6 @@ that was finished.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,11 +31,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from intake._durable import fsync_dir, write_durably
+from intake._durable import fsync_dir, sha256_file, write_durably
 from intake.config import Config
 from intake.delivery import Dispatcher
-from intake.models import Status
+from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
+from intake.spool import safe_suffix
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +110,8 @@ class Summary:
     states: Counter[str] = field(default_factory=Counter)
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-def _suffix(path: Path) -> str:
-    return "".join(c for c in path.suffix.lower() if c.isalnum() or c == ".")[:6]
+def _summary(doc: Document) -> dict[str, Any]:
+    return {key: value for key, value in doc.to_json().items() if key not in ("fields", "checkboxes")}
 
 
 class Watcher:
@@ -151,7 +146,7 @@ class Watcher:
     def _claim(self, name: str) -> Path | None:
         # Journal first, then rename: after a crash between the two the claim row names a
         # file still in the inbox, which the next poll simply claims again.
-        target = self.processing / f"{time.time_ns():x}{_suffix(Path(name))}"
+        target = self.processing / f"{time.time_ns():x}{safe_suffix(Path(name))}"
         self.journal.claim(target.name, name)
         try:
             os.rename(self.folder / name, target)  # atomic on one filesystem
@@ -170,7 +165,7 @@ class Watcher:
         """Process claimed files; each ends in done/, review/ or quarantine/."""
         fresh: dict[Path, str] = {}
         for claim in claims:
-            sha256 = _sha256(claim)
+            sha256 = sha256_file(claim)
             state = self.journal.finished(sha256)
             if state is None:
                 fresh[claim] = sha256
@@ -190,13 +185,15 @@ class Watcher:
             if doc.status is Status.QUEUED:
                 self._enqueue(doc, sha256)
         held = any(doc.status is not Status.QUEUED for doc in result.documents)
-        outcome = {"documents": [doc.to_json() for doc in result.documents]}
+        # What was read stays out of the result file: it rests beside the scan in plain
+        # text, and the advisor and the agency get the fields from intake, not from here.
+        outcome = {"documents": [_summary(doc) for doc in result.documents]}
         self._settle(result.path, sha256, "review" if held else "done", outcome)
         for page in result.pages or []:
             if page.archive_path is not None:
                 page.archive_path.unlink(missing_ok=True)
 
-    def _enqueue(self, doc: Any, sha256: str) -> None:
+    def _enqueue(self, doc: Document, sha256: str) -> None:
         key = f"{sha256}:{','.join(map(str, doc.page_numbers))}"
         known = self.journal.queued(key)
         if known is not None:  # queued before a crash: never twice
@@ -220,7 +217,7 @@ class Watcher:
             record = {"original_name": self.journal.original(claim.name), "sha256": sha256, **outcome}
             write_durably(folder / f"{stem}.{kind}.json", json.dumps(record, ensure_ascii=False, indent=1).encode())
             self.journal.finish(sha256, state)
-        target = folder / f"{stem}{_suffix(claim)}"
+        target = folder / f"{stem}{safe_suffix(claim)}"
         if target.exists():
             claim.unlink()  # the same bytes are already kept there
         else:
