@@ -11,12 +11,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
 from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
 from intake.logs import setup_logging
 from intake.models import Document, Status
+
+if TYPE_CHECKING:
+    from intake.pipeline import FileResult
 
 log = logging.getLogger("intake")
 
@@ -82,41 +86,43 @@ def _line(doc: Document) -> str:
     )
 
 
+def _report(result: FileResult, *, as_json: bool) -> None:
+    """One line (or JSON object) per document of a file, or for the file if rejected."""
+    if result.rejection is not None:
+        rejection = result.rejection
+        line = json.dumps(rejection.to_json(), ensure_ascii=False) if as_json else (
+            f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})")  # fmt: skip
+        sys.stdout.write(line + "\n")
+    for doc in result.documents:
+        sys.stdout.write((json.dumps(doc.to_json(), ensure_ascii=False) if as_json else _line(doc)) + "\n")
+    sys.stdout.flush()
+
+
 def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
-    from intake.pipeline import Pipeline
+    from intake.pipeline import process
     from intake.progress import ProgressLine
 
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
-    counts = {"review": 0, "rejected": 0}
-    out = sys.stdout
+    keep = Path(args.keep_work) if args.keep_work else None
+    rejected = held = 0
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
-        keep = Path(args.keep_work) if args.keep_work else None
-        with Pipeline(config, work=Path(tmp), keep_work=keep) as pipeline:
-            for result in pipeline.run([Path(p) for p in args.files], progress=bar.update):
-                if result.rejection is not None:
-                    counts["rejected"] += 1
-                    rejection = result.rejection
-                    if args.json:
-                        out.write(json.dumps(rejection.to_json(), ensure_ascii=False) + "\n")
-                    else:
-                        out.write(f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})\n")
-                    continue
-                for doc in result.documents:
-                    if doc.status is Status.QUEUED and dispatcher is not None:
-                        dispatcher.enqueue(doc)
-                    counts["review"] += doc.status is Status.REVIEW
-                    out.write(json.dumps(doc.to_json(), ensure_ascii=False) + "\n" if args.json else _line(doc) + "\n")
-                out.flush()
+        files = [Path(p) for p in args.files]
+        for result in process(
+            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update
+        ):
+            _report(result, as_json=args.json)
+            rejected += result.rejection is not None
+            held += sum(doc.status is Status.REVIEW for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
         undelivered = len(report.deferred) + len(report.failed)
-    if counts["rejected"]:
+    if rejected:
         return ExitCode.REJECTED
-    if counts["review"]:
+    if held:
         return ExitCode.REVIEW
     return ExitCode.DELIVERY if undelivered else ExitCode.OK
 

@@ -25,9 +25,11 @@ def destination_of(document: Document, config: Config) -> Destination:
 class Dispatcher:
     """Packages routed documents into the outbox and flushes it; one per process."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, keep_packages: bool = False) -> None:
         self.config = config
         self.outbox = Outbox.for_config(config.transport)
+        self.keep_packages = keep_packages
+        self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
 
     def enqueue(self, document: Document, /) -> Package | None:
         """Package ``document`` and queue it durably; on failure it is held for review."""
@@ -42,6 +44,8 @@ class Dispatcher:
             )
             return None
         document.package_id = package.package_id
+        if self.keep_packages:
+            self.packages[package.package_id] = package
         return package
 
     def flush(self) -> FlushReport:

@@ -17,13 +17,14 @@ import argparse
 import logging
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from intake import config as configuration
 from intake.delivery import Dispatcher
 from intake.logs import setup_logging
-from intake.models import Document, Status
-from intake.pipeline import Pipeline
+from intake.models import Document
+from intake.pipeline import process
 from intake.transport import DemoPki, Package, make_demo_pki, open_package, start_receiver
 from intake.transport.receiver import eml_name
 
@@ -60,12 +61,12 @@ Outcome = list[tuple[Document, Package | None]]
 
 def _process(files: list[Path], config: configuration.Config, dispatcher: Dispatcher) -> Outcome:
     results = []
-    with tempfile.TemporaryDirectory(prefix="intake-demo-") as tmp, Pipeline(config, work=Path(tmp)) as pipeline:
-        for result in pipeline.run(files):
+    with tempfile.TemporaryDirectory(prefix="intake-demo-") as tmp:
+        for result in process(files, config, dispatcher=dispatcher, work=Path(tmp)):
             if result.rejection:
                 print(f"  {result.path.name}: rejected ({result.rejection.reason})")
             for doc in result.documents:
-                package = dispatcher.enqueue(doc) if doc.status is Status.QUEUED else None
+                package = dispatcher.packages.get(doc.package_id or "")
                 results.append((doc, package))
                 where = doc.route.destination if doc.route else "held for the advisor"
                 print(f"  {doc.source.path.name} pages {doc.page_numbers}: {doc.form_id or 'no known form'} "
@@ -90,14 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     assert smime.certificate is not None and smtp.ca_file is not None
     addresses = sorted({d.address for d in config.destinations.values()})
     pki = make_demo_pki(smime.certificate.parent, agencies=addresses, signer=config.transport.sender)
-    received = config.transport.spool.parent / "received"
+    # Each run gets a spool and a mail folder of its own beside the configured spool, so
+    # that running the demo again starts clean without touching any earlier run's data.
+    run = (config.transport.spool.parent / "demo-runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    config = config.model_copy(update={"transport": config.transport.model_copy(update={"spool": run / "spool"})})
+    received = run / "received"
     received.mkdir(parents=True, exist_ok=True)
     receiver = start_receiver(received, cert_file=pki.server.cert, key_file=pki.server.key,
                               host=smtp.host, port=smtp.port)  # fmt: skip
     try:
         print(f"intake demo: receiving mail server on {smtp.host}:{receiver.port} (STARTTLS required)")
         print(f"intake demo: processing {len(files)} scans with {args.config}")
-        dispatcher = Dispatcher(config)
+        dispatcher = Dispatcher(config, keep_packages=True)
         results = _process(files, config, dispatcher)
         report = dispatcher.flush()
         print(f"intake demo: outbox flushed: {len(report.sent)} sent, {len(report.deferred)} deferred, "

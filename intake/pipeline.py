@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from intake import capture, spool
 from intake.config import Config
+from intake.delivery import Dispatcher
 from intake.errors import BadInputError, EnvironmentProblem, IntakeError, OcrError, TemplateError
-from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile
+from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
 from intake.routing.templates import load_templates
@@ -27,6 +29,30 @@ from intake.routing.templates import load_templates
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (pages done, pages known so far)
+
+
+def process(
+    paths: Iterable[Path],
+    config: Config,
+    *,
+    dispatcher: Dispatcher | None,
+    work: Path,
+    keep_work: Path | None = None,
+    progress: Progress | None = None,
+) -> Iterator[FileResult]:
+    """capture → ocr → routing → transport, file by file.
+
+    Every page is captured, read and recognised in a worker process (``analyse_page``);
+    the pages of a file become documents, each routed or held (``Pipeline.run``); each
+    routed document is packaged into the durable outbox before its file's result is
+    yielded. Without a dispatcher (``--dry-run``) nothing is queued.
+    """
+    with Pipeline(config, work=work, keep_work=keep_work) as pipeline:
+        for result in pipeline.run(paths, progress=progress):
+            for document in result.documents:
+                if document.status is Status.QUEUED and dispatcher is not None:
+                    dispatcher.enqueue(document)
+            yield result
 
 
 def analyse_page(
@@ -80,6 +106,17 @@ class FileResult:
     pages: list[PageAnalysis] | None = None
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: a worker (and the tesseract or pdftoppm it
+    # runs, which inherit the ignored signal) must not die mid-page and get a good file
+    # quarantined as broken. The parent stops the pool in order instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(config: Config) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers(config), initializer=_ignore_interrupts)
+
+
 def workers(config: Config) -> int:
     return config.ocr.workers or max(1, len(os.sched_getaffinity(0)))
 
@@ -92,7 +129,7 @@ class Pipeline:
         self.work = work
         self.keep_work = keep_work  # --keep-work: every capture stage's image per page
         self.templates = load_templates(config.routing.templates)
-        self._pool = ProcessPoolExecutor(max_workers=workers(config))
+        self._pool = _pool(config)
         self._broken = False
 
     def __enter__(self) -> Pipeline:
@@ -162,7 +199,7 @@ class Pipeline:
         for process in list(getattr(self._pool, "_processes", {}).values()):
             process.terminate()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(max_workers=workers(self.config))
+        self._pool = _pool(self.config)
         self._broken = True
 
     def _collect(self, source: SourceFile, pending: list[Future[PageAnalysis]], *, retry: bool = True) -> FileResult:
