@@ -24,6 +24,7 @@ from intake.routing.templates import load_templates
 from intake.routing.validators import validate
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -147,7 +148,7 @@ def report(results: list[FileResult], elapsed: float, truth: dict[str, dict], *,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intake-bench", description=__doc__)
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--config", type=Path)
+    parser.add_argument("--config", type=Path, default=EXAMPLE_CONFIG, help="default: examples/intake.toml")
     parser.add_argument("--limit", type=int, default=0, help="only the first N files")
     parser.add_argument("--json", type=Path, help="also write per-document results here")
     args = parser.parse_args(argv)
