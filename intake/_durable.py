@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
-def write_durably(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that after a crash it is either complete or absent.
+@contextlib.contextmanager
+def _replacing(path: Path, mode: int) -> Iterator[BinaryIO]:
+    """A temp file beside ``path`` that becomes ``path`` only once it is fully on disk.
 
     Raises OSError (disk full, permissions); callers map it to their own error.
     """
@@ -18,7 +22,7 @@ def write_durably(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
@@ -30,6 +34,18 @@ def write_durably(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     fsync_dir(path.parent)
 
 
+def write_durably(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that after a crash it is either complete or absent."""
+    with _replacing(path, mode) as handle:
+        handle.write(data)
+
+
+def copy_durably(source: Path, target: Path, *, mode: int = 0o600) -> None:
+    """Copy ``source`` to ``target`` so that after a crash the copy is complete or absent."""
+    with _replacing(target, mode) as handle, open(source, "rb") as src:
+        shutil.copyfileobj(src, handle, 1 << 20)
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename or a new file in ``folder`` survive power loss."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -37,25 +53,6 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def copy_durably(source: Path, target: Path, *, mode: int = 0o600) -> None:
-    """Copy ``source`` to ``target`` so that after a crash the copy is complete or absent."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    fsync_dir(target.parent)
 
 
 def sha256_file(path: Path) -> str:

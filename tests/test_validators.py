@@ -11,7 +11,7 @@ from intake.routing import validators
     ("raw", "value", "valid"),
     [
         pytest.param("010594Y9032", "010594Y9032", True, id="hetu-1900s-Y"),
-        pytest.param("131052-308T", "131052-308T", True, id="hetu-1900s-dash"),
+        pytest.param("131052-928T", "131052-928T", True, id="hetu-1900s-dash"),
         pytest.param("010190Y999K", "010190Y999K", False, id="hetu-wrong-check"),
         pytest.param("010190Y999W", "010190Y999W", True, id="hetu-right-check"),
         pytest.param("010105A9991", None, None, id="hetu-2000s-A"),

@@ -13,7 +13,7 @@ from intake.transport import Outbox
 from intake.transport.certs import DemoPki
 from intake.watch import Watcher, ignored
 
-NAME = "Virtanen Matti 131052-308T.pdf"  # scanners name files after what the advisor types
+NAME = "Virtanen Matti 131052-928T.pdf"  # scanners name files after what the advisor types
 
 
 def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
