@@ -59,6 +59,7 @@ def test_manifest_describes_the_document(tmp_path: Path, pki: DemoPki) -> None:
         "sha256": document.source.sha256,
         "pages": [1, 2],
         "blank_pages_dropped": [3],
+        "separator_pages_dropped": [],
     }
     assert manifest["form"] == {"id": "kela-y38-fi", "code": "Y 38", "language": "fi"}
     assert manifest["route"] == {"rule": "kela-fi", "reason": "authority KELA, language fi"}

@@ -215,6 +215,7 @@ def _manifest(
             "sha256": document.source.sha256,
             "pages": document.page_numbers,
             "blank_pages_dropped": list(document.blank_pages),
+            "separator_pages_dropped": list(document.separator_pages),
         },
         "authority": document.authority,
         "form": {"id": document.form_id, "code": document.code, "language": document.language},
