@@ -77,16 +77,18 @@ class Journal:
         with self._connect() as db:
             db.execute("DELETE FROM claims WHERE claim = ?", (claim,))
 
-    def original(self, claim: str) -> str:
+    def _one(self, query: str, key: str) -> str | None:
+        """The single value ``query`` selects for ``key``, or None."""
         with self._connect() as db:
-            row = db.execute("SELECT original FROM claims WHERE claim = ?", (claim,)).fetchone()
-        return str(row[0]) if row else claim
+            row = db.execute(query, (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def original(self, claim: str) -> str:
+        return self._one("SELECT original FROM claims WHERE claim = ?", claim) or claim
 
     def finished(self, sha256: str) -> str | None:
         """The state a file with this content was left in, or None if it was never finished."""
-        with self._connect() as db:
-            row = db.execute("SELECT state FROM files WHERE sha256 = ?", (sha256,)).fetchone()
-        return str(row[0]) if row else None
+        return self._one("SELECT state FROM files WHERE sha256 = ?", sha256)
 
     def finish(self, sha256: str, state: str) -> None:
         with self._connect() as db:
@@ -94,9 +96,7 @@ class Journal:
 
     def queued(self, key: str) -> str | None:
         """The package id a document was queued as, or None."""
-        with self._connect() as db:
-            row = db.execute("SELECT package_id FROM documents WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
+        return self._one("SELECT package_id FROM documents WHERE key = ?", key)
 
     def mark_queued(self, key: str, package_id: str) -> None:
         with self._connect() as db:

@@ -45,7 +45,6 @@ class BandText:
     """What Tesseract read in a page's identifying bands."""
 
     text: str
-    mean_conf: float
 
 
 def band_image(image: Image.Image) -> Image.Image:
@@ -62,8 +61,7 @@ def band_image(image: Image.Image) -> Image.Image:
 def read_bands(image: Image.Image, *, lang: str, cmd: str = "tesseract") -> BandText:
     """OCR the identifying bands of an upright page."""
     found = tesseract.words(band_image(image), lang=lang, psm=3, cmd=cmd)
-    conf = sum(w.conf for w in found) / len(found) if found else 0.0
-    return BandText(" ".join(w.text for w in found), conf)
+    return BandText(" ".join(w.text for w in found))
 
 
 class Classifier:

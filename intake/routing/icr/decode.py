@@ -101,11 +101,3 @@ def read_hetu(cells: Sequence[CellReading], classes: Sequence[str]) -> FieldRead
         check = HETU_CHECK[int(head[:6] + head[7:10]) % 31]
         scored.append((score + _log(float(cells[10].probabilities[index[check]])), head + check))
     return _decide(scored, cells, classes)
-
-
-def read_pattern(cells: Sequence[CellReading], classes: Sequence[str], allowed: Sequence[str], valid) -> FieldReading:
-    """Any boxed field: per-box character sets and a validity predicate over the whole string."""
-    if len(cells) != len(allowed) or any(cell.blank for cell in cells):
-        return FieldReading(None, 0.0, (), _raw(cells), f"expected {len(allowed)} written boxes")
-    scored = [(s, text) for s, text in _beam(cells, allowed, classes) if valid(text)]
-    return _decide(scored, cells, classes)
