@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from intake._durable import copy_durably, sha256_file, write_durably
+from intake.durable import copy_durably, sha256_file, write_durably
 from intake.models import Rejection
 
 

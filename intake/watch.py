@@ -31,9 +31,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from intake._durable import fsync_dir, sha256_file, write_durably
 from intake.config import Config
 from intake.delivery import Dispatcher
+from intake.durable import fsync_dir, sha256_file, write_durably
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
 from intake.spool import safe_suffix

@@ -20,9 +20,9 @@ from intake.config import (
     TlsMode,
     TransportConfig,
 )
+from intake.demo.mailserver import ReceiverController, StoreHandler, server_tls_context
+from intake.demo.pki import DemoPki, make_demo_pki
 from intake.models import Document, FieldValue, PageAnalysis, PageIdentity, Route, SourceFile
-from intake.transport.certs import DemoPki, make_demo_pki
-from intake.transport.receiver import ReceiverController, StoreHandler, server_tls_context
 
 AGENCY = "kirjaamo@kela.example"
 OTHER_AGENCY = "kirjaamo@vero.example"

@@ -10,8 +10,8 @@ from smtp_fixtures import AGENCY, StoreHandler
 
 from intake.cli import ExitCode, main
 from intake.config import load as load_config
-from intake.transport import make_demo_pki, open_package
-from intake.transport.certs import DemoPki
+from intake.demo.pki import DemoPki, make_demo_pki
+from intake.receive import open_package
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 

@@ -10,9 +10,9 @@ import pytest
 from smtp_fixtures import AGENCY, HETU, T0, destination, make_document, transport_config
 
 from intake.config import RetryConfig
+from intake.demo.pki import DemoPki
 from intake.errors import OutboxError
 from intake.transport import Outbox, Package, State, build_package
-from intake.transport.certs import DemoPki
 
 RETRY = RetryConfig(first_s=60, max_s=240, give_up_after_s=3600)
 

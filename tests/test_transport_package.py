@@ -13,9 +13,10 @@ import pytest
 from smtp_fixtures import AGENCY, HETU, SENDER, T0, destination, make_document, transport_config
 
 from intake.config import Destination, SmimeConfig
+from intake.demo.pki import DemoPki, make_demo_pki
 from intake.errors import PackageError
-from intake.transport import build_package, make_demo_pki, open_package, write_package
-from intake.transport.certs import DemoPki
+from intake.receive import open_package
+from intake.transport import build_package, write_package
 from intake.transport.package import render_pdf
 
 

@@ -27,17 +27,11 @@ from smtp_fixtures import (
 )
 
 from intake.config import TlsMode
+from intake.demo.mailserver import start_receiver
+from intake.demo.pki import DemoPki
 from intake.errors import DeliveryTimeout, PermanentFailure, TemporaryFailure
-from intake.transport import (
-    Outbox,
-    State,
-    build_package,
-    deliver,
-    flush,
-    open_package,
-    start_receiver,
-)
-from intake.transport.certs import DemoPki
+from intake.receive import open_package
+from intake.transport import Outbox, State, build_package, deliver, flush
 
 
 def _queue(tmp_path: Path, pki: DemoPki) -> tuple[Outbox, str, bytes]:

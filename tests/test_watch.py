@@ -9,8 +9,8 @@ from pathlib import Path
 from smtp_fixtures import AGENCY
 
 from intake.cli import ExitCode, main
+from intake.demo.pki import DemoPki
 from intake.transport import Outbox
-from intake.transport.certs import DemoPki
 from intake.watch import Watcher, ignored
 
 NAME = "Virtanen Matti 131052-928T.pdf"  # scanners name files after what the advisor types

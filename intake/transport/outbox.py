@@ -15,8 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from intake._durable import write_durably
 from intake.config import RetryConfig, TransportConfig
+from intake.durable import write_durably
 from intake.errors import OutboxError
 from intake.transport.package import Package
 

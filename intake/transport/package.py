@@ -19,8 +19,8 @@ from typing import Any
 
 from PIL import Image
 
-from intake._durable import write_durably
 from intake.config import Destination, TransportConfig
+from intake.durable import write_durably
 from intake.errors import PackageError
 from intake.models import Document, PageAnalysis
 from intake.transport import _smime

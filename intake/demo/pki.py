@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from intake._durable import write_durably
+from intake.durable import write_durably
 
 log = logging.getLogger(__name__)
 

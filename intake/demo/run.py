@@ -1,4 +1,4 @@
-"""The demo: the real pipeline on sample scans, delivered to a local TLS mail server.
+"""The demo, step by step: the real pipeline on sample scans, delivered to a local TLS mail server.
 
 ``./run.sh demo`` (or ``python -m intake.demo [FILE...]``):
 
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import tempfile
@@ -22,21 +23,22 @@ from pathlib import Path
 
 from intake import config as configuration
 from intake.delivery import Dispatcher
+from intake.demo.mailserver import ReceiverController, eml_name, start_receiver
+from intake.demo.pki import DemoPki, make_demo_pki
 from intake.logs import setup_logging
 from intake.models import Document
 from intake.pipeline import process
-from intake.transport import DemoPki, Package, make_demo_pki, open_package, start_receiver
-from intake.transport.receiver import eml_name
+from intake.receive import open_package
+from intake.transport import Package
 
 log = logging.getLogger("intake.demo")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "examples" / "intake.toml"
-CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
-# One of each: TIFF, JPEG, PNG, a two-page form, a batch of four forms, a duplex scan with
-# blank backs, a page scanned upside down, a Swedish form and a letter that is no form.
-SAMPLES = ("scan_0000.tif", "scan_0001.jpg", "scan_0004.png", "scan_0002.pdf", "batch_001.pdf",
-           "duplex_003.pdf", "other_002.pdf")  # fmt: skip
+# The sample scans ship with the repository (see examples/scans/README.md): one of each of
+# TIFF, JPEG, PNG and PDF, a two-page form, a batch of two forms, a duplex scan with a blank
+# back, a Swedish form and a letter that is no form.
+SAMPLES = ROOT / "examples" / "scans"
 
 
 def _check(package: Package, received: Path, pki_agencies: dict, ca_file: Path) -> tuple[bool, str]:
@@ -55,6 +57,8 @@ def _check(package: Package, received: Path, pki_agencies: dict, ca_file: Path) 
         return False, "PDF or manifest differ from what was packaged"
     return True, f"decrypted, signature verified, PDF {len(opened.pdf) // 1024} KiB + manifest identical"
 
+
+_SCAN_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 
 Outcome = list[tuple[Document, Package | None]]
 
@@ -77,11 +81,11 @@ def _process(files: list[Path], config: configuration.Config, dispatcher: Dispat
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intake-demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("files", nargs="*", type=Path, help=f"scans (default: samples from {CORPUS})")
+    parser.add_argument("files", nargs="*", type=Path, help=f"scans (default: every file in {SAMPLES})")
     parser.add_argument("--config", type=Path, default=CONFIG)
     args = parser.parse_args(argv)
     setup_logging()
-    files = args.files or [CORPUS / name for name in SAMPLES]
+    files = args.files or sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in _SCAN_SUFFIXES)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         print(f"intake demo: sample scans not found: {', '.join(missing)}", file=sys.stderr)
@@ -97,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     config = config.model_copy(update={"transport": config.transport.model_copy(update={"spool": run / "spool"})})
     received = run / "received"
     received.mkdir(parents=True, exist_ok=True)
-    receiver = start_receiver(received, cert_file=pki.server.cert, key_file=pki.server.key,
-                              host=smtp.host, port=smtp.port)  # fmt: skip
+    receiver = _start(received, pki, host=smtp.host, port=smtp.port)
+    if receiver.port != smtp.port:
+        print(f"intake demo: port {smtp.port} is taken; using {receiver.port} instead")
+        smtp = smtp.model_copy(update={"port": receiver.port})
+        config = config.model_copy(update={"transport": config.transport.model_copy(update={"smtp": smtp})})
     try:
         print(f"intake demo: receiving mail server on {smtp.host}:{receiver.port} (STARTTLS required)")
         print(f"intake demo: processing {len(files)} scans with {args.config}")
@@ -110,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         receiver.stop()
     return _summary(results, received, pki, report_failed=bool(report.deferred or report.failed))
+
+
+def _start(received: Path, pki: DemoPki, *, host: str, port: int) -> ReceiverController:
+    """The receiving server on ``port``, or on a free port when that one is taken."""
+    try:
+        return start_receiver(received, cert_file=pki.server.cert, key_file=pki.server.key, host=host, port=port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+    return start_receiver(received, cert_file=pki.server.cert, key_file=pki.server.key, host=host, port=0)
 
 
 def _summary(results: Outcome, received: Path, pki: DemoPki, *, report_failed: bool) -> int:
@@ -127,7 +144,3 @@ def _summary(results: Outcome, received: Path, pki: DemoPki, *, report_failed: b
     print(f"\nintake demo: {delivered} packages delivered and checked, "
           f"{len(results) - delivered} held for review; received mail in {received}")  # fmt: skip
     return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
