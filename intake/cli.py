@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -58,22 +57,9 @@ def _load_config(args: argparse.Namespace) -> configuration.Config:
 
 
 def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
-    """Check the machine before any work starts: tesseract, languages, templates, keys."""
-    from intake.ocr.tesseract import check_languages
-    from intake.routing.templates import load_templates
+    from intake import preflight
 
-    check_languages(config.ocr.languages, config.ocr.tesseract)
-    known = {template.id for template in load_templates(config.routing.templates)}
-    for index, rule in enumerate(config.routing.rules):
-        for form in rule.form:
-            if form not in known:
-                raise ConfigError(f"unknown form {form!r} in rule {rule.id!r} (see 'intake templates check')",
-                                  file=str(config.source or ""), key=f"routing.rules.{index}.form")  # fmt: skip
-    if sending:
-        configuration.check_files(config)
-        env = config.transport.smtp.password_env
-        if env is not None and env not in os.environ:
-            raise EnvironmentProblem(f"environment variable {env} (transport.smtp.password_env) is not set")
+    preflight.check(config, sending=sending)
 
 
 def _line(doc: Document) -> str:

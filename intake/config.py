@@ -263,16 +263,3 @@ def load(path: Path | str | None = None) -> Config:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = error["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{message}{more}", file=str(path), key=key) from exc
-
-
-def check_files(config: Config) -> None:
-    """Every certificate and key the configuration names must be readable (before any work)."""
-    named: list[tuple[str, Path | None]] = [
-        ("transport.smtp.ca_file", config.transport.smtp.ca_file),
-        ("transport.smime.certificate", config.transport.smime.certificate),
-        ("transport.smime.key", config.transport.smime.key),
-    ]
-    named += [(f"destinations.{name}.certificate", d.certificate) for name, d in config.destinations.items()]
-    for key, path in named:
-        if path is not None and not os.access(path, os.R_OK):
-            raise ConfigError(f"{path} is missing or unreadable", file=str(config.source or ""), key=key)

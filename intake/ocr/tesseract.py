@@ -130,12 +130,3 @@ def installed_languages(cmd: str = "tesseract") -> frozenset[str]:
     except (subprocess.SubprocessError, OSError) as exc:
         raise EnvironmentProblem(f"{cmd} --list-langs failed: {exc}") from exc
     return frozenset(line.strip() for line in out.splitlines()[1:] if line.strip())
-
-
-def check_languages(languages: list[str], cmd: str = "tesseract") -> None:
-    """Raise with the apt-get command to run when a language pack is missing."""
-    have = installed_languages(cmd)
-    missing = [lang for lang in [*languages, "osd"] if lang not in have]
-    if missing:
-        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
-        raise EnvironmentProblem(f"Tesseract language data missing: apt-get install {packages}")

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +17,11 @@ from intake.config import SmtpConfig, TlsMode
 from intake.errors import (
     DeliveryError,
     DeliveryTimeout,
-    EnvironmentProblem,
     OutboxError,
     PermanentFailure,
     TemporaryFailure,
 )
+from intake.preflight import smtp_password
 from intake.transport.outbox import OutboxStore, State
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ class SmtpChannel:
     """The default :class:`DeliveryChannel`: the configured SMTP server."""
 
     def __init__(self, smtp: SmtpConfig, /) -> None:
-        _password(smtp)  # a missing password is found before any item is claimed
+        smtp_password(smtp)  # a missing password is found before any item is claimed
         self.smtp = smtp
 
     async def deliver(self, message: bytes, /, *, sender: str, recipients: list[str]) -> Refused:
@@ -72,7 +71,7 @@ async def deliver(message: bytes, /, *, sender: str, recipients: list[str], smtp
         timeout=smtp.timeout_s,
         local_hostname=smtp.helo,
         username=smtp.username,
-        password=_password(smtp),
+        password=smtp_password(smtp),
     )
     try:
         # aiosmtplib's timeout is per socket operation; this bounds the whole exchange.
@@ -91,15 +90,6 @@ def tls_context(smtp: SmtpConfig, /) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(smtp.ca_file) if smtp.ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context  # create_default_context already sets CERT_REQUIRED and check_hostname
-
-
-def _password(smtp: SmtpConfig) -> str | None:
-    if smtp.password_env is None:
-        return None
-    password = os.environ.get(smtp.password_env)
-    if password is None:
-        raise EnvironmentProblem(f"environment variable {smtp.password_env} (transport.smtp.password_env) is not set")
-    return password
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:

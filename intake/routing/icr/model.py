@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from intake.errors import IntakeError
+from intake.errors import EnvironmentProblem
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE / "icr.onnx"
@@ -21,7 +21,7 @@ _INK = 250  # cells come with the paper set to 255 (see comb.py); anything darke
 _SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
 
 
-class IcrModelError(IntakeError):
+class IcrModelError(EnvironmentProblem):
     """The bundled character model is missing or cannot be loaded."""
 
 

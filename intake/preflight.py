@@ -1,0 +1,88 @@
+"""Every check of the machine and the configuration's files, made before any work starts.
+
+A problem found here stops the run with a message that says what to install or fix
+(exit 3 for the configuration, 4 for the machine); no scan is touched, so a good scan is
+never quarantined because of the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from intake.config import Config, SmtpConfig
+from intake.errors import ConfigError, EnvironmentProblem
+
+# Orientation's second opinion reads a text band in English (the ascender test is
+# language-free); classification and fields read in the configured languages.
+ORIENTATION_LANGUAGE = "eng"
+
+
+def check(config: Config, *, sending: bool = True) -> None:
+    """Tesseract and the languages used, the character model, templates and rules; keys when sending."""
+    check_tesseract(config)
+    check_character_model()
+    check_rules(config)
+    if sending:
+        check_files(config)
+        smtp_password(config.transport.smtp)
+
+
+def check_tesseract(config: Config) -> None:
+    """Raise with the apt-get command to run when tesseract or a language it needs is missing."""
+    from intake.ocr import tesseract
+
+    have = tesseract.installed_languages(config.ocr.tesseract)
+    needed = dict.fromkeys([*config.ocr.languages, ORIENTATION_LANGUAGE])
+    missing = [lang for lang in needed if lang not in have]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        raise EnvironmentProblem(f"Tesseract language data missing: apt-get install {packages}")
+
+
+def check_character_model() -> None:
+    """The bundled hand-print model must load: without it every comb field would go unread."""
+    from intake.routing.icr import CellReader, IcrModelError
+
+    try:
+        CellReader()
+    except IcrModelError as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+
+
+def check_rules(config: Config) -> None:
+    """Templates load, and every form a rule names is a known template."""
+    from intake.routing.templates import load_templates
+
+    known = {template.id for template in load_templates(config.routing.templates)}
+    for index, rule in enumerate(config.routing.rules):
+        for form in rule.form:
+            if form not in known:
+                raise ConfigError(
+                    f"unknown form {form!r} in rule {rule.id!r} (see 'intake templates check')",
+                    file=str(config.source or ""),
+                    key=f"routing.rules.{index}.form",
+                )
+
+
+def check_files(config: Config) -> None:
+    """Every certificate and key the configuration names must be readable."""
+    named: list[tuple[str, Path | None]] = [
+        ("transport.smtp.ca_file", config.transport.smtp.ca_file),
+        ("transport.smime.certificate", config.transport.smime.certificate),
+        ("transport.smime.key", config.transport.smime.key),
+    ]
+    named += [(f"destinations.{name}.certificate", d.certificate) for name, d in config.destinations.items()]
+    for key, path in named:
+        if path is not None and not os.access(path, os.R_OK):
+            raise ConfigError(f"{path} is missing or unreadable", file=str(config.source or ""), key=key)
+
+
+def smtp_password(smtp: SmtpConfig, /) -> str | None:
+    """The SMTP password from the environment variable the configuration names, if any."""
+    if smtp.password_env is None:
+        return None
+    password = os.environ.get(smtp.password_env)
+    if password is None:
+        raise EnvironmentProblem(f"environment variable {smtp.password_env} (transport.smtp.password_env) is not set")
+    return password
