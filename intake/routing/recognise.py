@@ -89,6 +89,6 @@ def recognise(
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)
     result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
-    result.fields = read_fields(warped, zones, dpi=FIELD_DPI, lang=lang, cmd=tesseract)
+    result.fields = read_fields(warped, zones, dpi=FIELD_DPI)
     result.seconds["fields"] = time.perf_counter() - started
     return result

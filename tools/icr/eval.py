@@ -1,0 +1,97 @@
+"""Measure the hand-print reader per field kind: exact, accepted (valid), accepted but wrong.
+
+    .venv/bin/python -m tools.icr.eval                  # dev corpus (crops cached by tools/icr/corpus.py)
+    .venv/bin/python -m tools.icr.eval --synthetic 300  # fields written in fonts held out of training
+
+Both go through intake's own path from a zone's crop: cutting, the model, each kind's
+rules and the proof (``intake.routing.fields.prove``). The dev corpus is written in fonts
+kept out of training; the synthetic fields in the HELD_OUT fonts of tools/icr/glyphs.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+
+from intake.bench import _normal
+from intake.routing.fields import prove
+from intake.routing.icr import CellReader, read_crop
+from intake.routing.icr.model import MODEL
+from intake.routing.templates import Zone, load_templates
+from intake.routing.validators import validate
+from tools.icr import corpus
+
+
+def _zones() -> dict[tuple[str, str], Zone]:
+    return {(t.id, z.name): z for t in load_templates() for z in t.zones}
+
+
+def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, collections.Counter]:
+    """Per kind: filled fields, exact values, marked valid, marked valid but wrong."""
+    zones = _zones()
+    table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for samples in documents:
+        readings = {}
+        for s in samples:
+            zone = zones[(s["form_id"], s["zone"])]
+            readings[zone.name] = (zone, read_crop(s["crop"], zone, dpi=300, reader=reader))
+        values = prove(readings)
+        for s in samples:
+            if not s["value"]:
+                continue
+            kind = "municipality" if s["zone"].endswith("municipality") else s["kind"]
+            got = values.get(s["zone"])
+            right = bool(
+                got and _normal(got.value, s["kind"]) == _normal(validate(s["kind"], s["value"])[0], s["kind"])
+            )
+            row = table[kind]
+            row.update(n=1, exact=right, valid=bool(got and got.valid), wrong=bool(got and got.valid and not right))
+            if kind in ("postal", "municipality"):
+                table["postal+municipality"].update(n=1, exact=right, valid=bool(got and got.valid),
+                                                    wrong=bool(got and got.valid and not right))  # fmt: skip
+    return table
+
+
+def print_table(table: dict[str, collections.Counter], title: str) -> None:
+    print(f"\n{title}\n")
+    print("| kind | fields | exact | accepted (valid) | accepted but wrong |")
+    print("|---|---|---|---|---|")
+    total: collections.Counter = collections.Counter()
+    for kind, row in sorted(table.items()):
+        if kind != "postal+municipality":
+            total.update(row)
+        print(_row(kind, row))
+    print(_row("**all**", total))
+
+
+def _row(kind: str, r: collections.Counter) -> str:
+    n = max(r["n"], 1)
+    return (f"| {kind} | {r['n']} | {r['exact']} ({100 * r['exact'] / n:.0f} %) | "
+            f"{r['valid']} ({100 * r['valid'] / n:.0f} %) | {r['wrong']} |")  # fmt: skip
+
+
+def corpus_documents() -> list[list[dict]]:
+    samples = corpus.load()
+    return [list(group) for _, group in itertools.groupby(samples, key=lambda s: (s["file"], s["form_id"]))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--synthetic", type=int, default=0, help="this many synthetic forms instead of the corpus")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    reader = CellReader(args.model)
+    if args.synthetic:
+        from tools.icr import synthetic
+
+        print_table(score(synthetic.documents(args.synthetic, args.seed), reader), "synthetic, held-out fonts")
+    else:
+        print_table(score(corpus_documents(), reader), "dev corpus (hands held out of training)")
+
+
+if __name__ == "__main__":
+    main()
