@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ from intake.models import FieldValue
 from intake.places import find_municipality, postal_area
 from intake.routing.checkboxes import read_marks
 from intake.routing.icr import FieldReading, is_municipality, read_zone
+from intake.routing.icr.decode import ACCEPT_POSTERIOR
 from intake.routing.icr.rules import hetu_birth_date
 from intake.routing.templates import FieldKind, Zone
 
@@ -23,6 +25,7 @@ _EMPTY_INK = 0.002  # a zone with less ink than this (after removing rules) hold
 _UNREAD = (FieldKind.CHECKBOX, FieldKind.SIGNATURE)
 CHECKED_KINDS = frozenset({FieldKind.HETU, FieldKind.YTUNNUS, FieldKind.IBAN})  # carry a check character
 _RULED_KINDS = CHECKED_KINDS | {FieldKind.DATE, FieldKind.POSTAL, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.EMAIL}
+_CONTENDER = 0.2  # a half of an agreeing pair must hold this much of its own field's readings
 # Which birth date a henkilötunnus on the same page vouches for.
 BIRTH_DATES = ("birth_date",)
 
@@ -81,8 +84,9 @@ def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValu
     Anything else that is well read stays None ("not provable"); a reading that fails its
     kind's rules is False, with the candidates for the advisor.
     """
-    proven = {name for name, (zone, r) in readings.items() if r.clear and zone.kind in CHECKED_KINDS}
-    proven |= _places_agree(readings) | _birth_dates_agree(readings)
+    readings = dict(readings)
+    proven = _places_agree(readings) | _birth_dates_agree(readings)
+    proven |= {name for name, (zone, r) in readings.items() if r.clear and zone.kind in CHECKED_KINDS}
     result = {}
     for name, (zone, reading) in readings.items():
         value = reading.value if reading.value is not None else (reading.raw.replace("?", "") or None)
@@ -95,19 +99,43 @@ def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValu
 
 
 def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
-    """Postal code and municipality pairs (``x_postal_code`` with ``x_municipality``) that confirm each other."""
+    """Postal code and municipality pairs (``x_postal_code`` with ``x_municipality``) that confirm each other.
+
+    The pair is read as one: among the two fields' candidates, the pairs whose postal code
+    lies in the written municipality (Posti's table) compete, and the best must hold
+    ACCEPT_POSTERIOR of them, each half being a real contender of its own field
+    (``_CONTENDER``). The winning pair replaces the fields' readings: the rule chose it
+    among what was read, as the check character does for a henkilötunnus.
+    """
     agreed = set()
-    for name, (zone, postal) in readings.items():
-        if zone.kind != FieldKind.POSTAL or not postal.clear or postal.value is None:
-            continue
+    for name, (zone, postal) in list(readings.items()):
         prefix = name.removesuffix("postal_code")
         pair = readings.get(f"{prefix}municipality")
-        if pair is None or not is_municipality(pair[0]) or not pair[1].clear or pair[1].value is None:
+        if zone.kind != FieldKind.POSTAL or pair is None or not is_municipality(pair[0]):
             continue
-        area, written = postal_area(postal.value), find_municipality(pair[1].value)
-        if area is not None and written is not None and area.municipality.code == written.code:
+        joint = [
+            (code, place, p * q)
+            for code, p in postal.candidates
+            for place, q in pair[1].candidates
+            if p >= _CONTENDER and q >= _CONTENDER and _same_place(code, place)
+        ]
+        total = sum(w for _, _, w in joint)
+        if not joint:
+            continue
+        code, place, weight = max(joint, key=lambda item: item[2])
+        if weight / total >= ACCEPT_POSTERIOR:
+            readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
+            readings[f"{prefix}municipality"] = (
+                pair[0],
+                replace(pair[1], value=place, confidence=weight / total, clear=True),
+            )
             agreed |= {name, f"{prefix}municipality"}
     return agreed
+
+
+def _same_place(code: str, name: str) -> bool:
+    area, written = postal_area(code), find_municipality(name)
+    return area is not None and written is not None and area.municipality.code == written.code
 
 
 def _birth_dates_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:

@@ -21,6 +21,7 @@ ACCEPT_POSTERIOR = 0.995  # the winner's share of the probability of all rule-pa
 MIN_CELL = 0.2  # no character of the winner may be a long shot, however the rest add up
 PLAUSIBLE = 0.02  # a rule-passing reading this unlikely against the unconstrained best is no reading
 _BEAM = 400
+_CANDIDATES = 12  # kept for cross-field decoding; a person is shown the first few
 _PER_SLOT = 4
 _FLOOR = 1e-6
 DIGITS = "0123456789"
@@ -100,7 +101,7 @@ def decide(
     if not ranked:
         return FieldReading(None, 0.0, (), raw, "no reading passes the field's rules")
     best, posterior = ranked[0]
-    candidates = tuple((show(text), round(p, 4)) for text, p in ranked[:5])
+    candidates = tuple((show(text), round(p, 4)) for text, p in ranked[:_CANDIDATES])
     if max(s for s, _ in scored) < best_score + math.log(PLAUSIBLE):
         return FieldReading(None, 0.0, candidates, raw, "the readings that pass the rules are unlikely")
     low = weakest(best)
