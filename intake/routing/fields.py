@@ -12,8 +12,7 @@ import numpy as np
 from intake.models import FieldValue
 from intake.places import find_municipality, postal_area
 from intake.routing.checkboxes import read_marks
-from intake.routing.icr import FieldReading, is_municipality, read_zone
-from intake.routing.icr.decode import ACCEPT_POSTERIOR
+from intake.routing.icr import FieldReading, decode, is_municipality, read_zone
 from intake.routing.icr.rules import hetu_birth_date
 from intake.routing.templates import FieldKind, Zone
 
@@ -123,7 +122,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
         if not joint:
             continue
         code, place, weight = max(joint, key=lambda item: item[2])
-        if weight / total >= ACCEPT_POSTERIOR:
+        if weight / total >= decode.ACCEPT_POSTERIOR:
             readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
             readings[f"{prefix}municipality"] = (
                 pair[0],

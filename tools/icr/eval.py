@@ -18,7 +18,7 @@ from pathlib import Path
 
 from intake.bench import _normal
 from intake.routing.fields import prove
-from intake.routing.icr import CellReader, read_crop
+from intake.routing.icr import CellReader, decode, read_crop
 from intake.routing.icr.model import MODEL
 from intake.routing.templates import Zone, load_templates
 from intake.routing.validators import validate
@@ -48,10 +48,11 @@ def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, coll
                 got and _normal(got.value, s["kind"]) == _normal(validate(s["kind"], s["value"])[0], s["kind"])
             )
             row = table[kind]
-            row.update(n=1, exact=right, valid=bool(got and got.valid), wrong=bool(got and got.valid and not right))
+            valid = bool(got and got.valid)
+            counts = {"n": 1, "exact": int(right), "valid": int(valid), "wrong": int(valid and not right)}
+            row.update(counts)
             if kind in ("postal", "municipality"):
-                table["postal+municipality"].update(n=1, exact=right, valid=bool(got and got.valid),
-                                                    wrong=bool(got and got.valid and not right))  # fmt: skip
+                table["postal+municipality"].update(counts)
     return table
 
 
@@ -73,6 +74,19 @@ def _row(kind: str, r: collections.Counter) -> str:
             f"{r['valid']} ({100 * r['valid'] / n:.0f} %) | {r['wrong']} |")  # fmt: skip
 
 
+def sweep(args: argparse.Namespace, reader: CellReader) -> None:
+    """Accepted and wrong among accepted at several thresholds: where ACCEPT_POSTERIOR comes from."""
+    from tools.icr import synthetic
+
+    forms = synthetic.documents(args.synthetic, args.seed) if args.synthetic else corpus_documents()
+    for threshold in args.accept:
+        decode.ACCEPT_POSTERIOR = threshold
+        table = score(forms, reader)
+        accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
+        wrong = {k: r["wrong"] for k, r in table.items() if r["wrong"] and k != "postal+municipality"}
+        print(f"ACCEPT_POSTERIOR {threshold}: accepted {accepted}, wrong {sum(wrong.values())} {wrong}")
+
+
 def corpus_documents() -> list[list[dict]]:
     samples = corpus.load()
     return [list(group) for _, group in itertools.groupby(samples, key=lambda s: (s["file"], s["form_id"]))]
@@ -83,8 +97,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--synthetic", type=int, default=0, help="this many synthetic forms instead of the corpus")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--accept", type=float, nargs="*", help="measure at these ACCEPT_POSTERIOR values instead")
     args = parser.parse_args()
     reader = CellReader(args.model)
+    if args.accept:
+        sweep(args, reader)
+        return
     if args.synthetic:
         from tools.icr import synthetic
 
