@@ -21,6 +21,7 @@ _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and
 _LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
 _DUST = 0.05  # a component smaller than this share of the median glyph's area is dust
 _MARK = 0.45  # a glyph lower than this share of the line's letter height is a mark (. , -)
+_DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
 _SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
 _SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
 
@@ -129,11 +130,20 @@ def _components(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
 
 
 def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
-    """Pieces whose spans across overlap belong to one glyph (Ä's dots, i's dot, broken strokes)."""
+    """Pieces whose spans across overlap belong to one glyph (Ä's dots, i's dot, broken strokes).
+
+    A small piece down at the baseline is a full stop or a comma of its own: no capital or
+    digit has a loose piece there, and a dot tucked under the 4 of "04." is still a dot.
+    """
+    height = float(np.percentile([p[3] - p[1] for p in parts], 75))
+    base = float(np.median([p[3] for p in parts if p[3] - p[1] > _MARK * height]))
     groups: list[list[int]] = []
     spans: list[tuple[int, int]] = []
-    for i, (x0, _y0, x1, _y1, _a) in enumerate(parts):
-        if spans:
+    loose = False
+    for i, (x0, y0, x1, y1, _a) in enumerate(parts):
+        dot = max(y1 - y0, x1 - x0) <= _DOT * height
+        low = dot and (y0 + y1) / 2 > base - 0.3 * height
+        if spans and not low and not loose:
             a, b = spans[-1]
             overlap = min(b, x1) - max(a, x0)
             if overlap > 0.45 * min(b - a, x1 - x0) or (x1 <= b):
@@ -142,6 +152,7 @@ def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
                 continue
         groups.append([i])
         spans.append((x0, x1))
+        loose = low
     return groups
 
 

@@ -131,7 +131,7 @@ def read_date(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     lengths = [len(g) for g in groups]
     if len(groups) == 3 and lengths[0] in (1, 2) and lengths[1] in (1, 2) and lengths[2] == 4:
         d, m = lengths[0], lengths[1]
-    elif lengths == [8]:
+    elif sum(lengths) == 8:  # DDMMYYYY, or a dot that was not seen
         d, m = 2, 2
     else:
         return FieldReading(None, 0.0, (), raw_text(slots), f"not a date: groups of {lengths}")
