@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
-from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.errors import AuditError, ConfigError, EnvironmentProblem, IntakeError, TemplateError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 
@@ -35,6 +35,7 @@ class ExitCode(IntEnum):
     REVIEW = 10  # some documents are held for the advisor to review
     REJECTED = 11  # some files could not be processed and were quarantined
     DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
+    AUDIT = 13  # the audit log cannot be written, or its chain is broken (the message names the line)
 
 
 EPILOG = "exit codes:\n" + "\n".join(
@@ -48,6 +49,7 @@ EPILOG = "exit codes:\n" + "\n".join(
         (ExitCode.REVIEW, "some documents held for review"),
         (ExitCode.REJECTED, "some files rejected and quarantined"),
         (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+        (ExitCode.AUDIT, "audit log not writable, or its chain broken at the line named"),
     )
 )
 
@@ -149,13 +151,11 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
-    import datetime as dt
-
     from intake.delivery import Dispatcher
 
     dispatcher = Dispatcher(_load_config(args))
     for item_id in args.items:
-        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+        dispatcher.requeue(item_id)
         print(f"{item_id}  queued again")
     return ExitCode.OK
 
@@ -200,6 +200,19 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
         box = ", ".join(f"{v:.1f}" for v in zone.box)
         print(f"{zone.name:<32} {zone.kind:<10} {zone.page:>4}  ({box}){cells}  {zone.label}")
     print(f"{len(template.zones)} zones: review the names and kinds in {target}, then run 'intake templates check'")
+    return ExitCode.OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> ExitCode:
+    from intake import audit
+
+    path = Path(args.log) if args.log else audit.AuditLog.for_config(_load_config(args).transport).path
+    verdict = audit.verify(path)
+    if not verdict.ok:
+        log.error("%s line %s: %s (the %s entries before it hold)", path, verdict.broken_line, verdict.problem,
+                  (verdict.broken_line or 1) - 1)  # fmt: skip
+        return ExitCode.AUDIT
+    print(f"{path}: {verdict.entries} entries, chain intact; last hash {verdict.last_hash}")
     return ExitCode.OK
 
 
@@ -261,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    audit = sub.add_parser("audit", help="Audit log commands.")
+    audit_sub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    averify = audit_sub.add_parser("verify", help="Check the audit log's hash chain; names the first broken entry.")
+    _common(averify)
+    averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
+    averify.set_defaults(handler=cmd_audit_verify)
     return parser
 
 
@@ -278,6 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvironmentProblem as exc:
         log.error("%s", exc)
         return ExitCode.ENVIRONMENT
+    except AuditError as exc:
+        log.error("%s", exc)
+        return ExitCode.AUDIT
     except IntakeError as exc:
         log.error("%s", exc)
         return ExitCode.SOFTWARE

@@ -10,6 +10,7 @@ IntakeError
 │   └── LimitExceeded            too many pages, too many pixels, too slow
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                a form template is invalid
+├── AuditError                   the audit log cannot be written or read
 └── TransportError
     ├── PackageError
     ├── OutboxError
@@ -80,6 +81,10 @@ class TemplateError(IntakeError):
     def __init__(self, message: str, *, template: str | None = None) -> None:
         self.template = template
         super().__init__(f"template {template}: {message}" if template else message)
+
+
+class AuditError(IntakeError):
+    """The audit log cannot be written or read."""
 
 
 class TransportError(IntakeError):
