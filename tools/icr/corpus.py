@@ -12,6 +12,7 @@ import numpy as np
 
 from intake import capture
 from intake.config import CaptureConfig
+from intake.ocr import Tesseract
 from intake.routing import align as registration
 from intake.routing.icr.comb import zone_crop
 from intake.routing.recognise import FIELD_DPI
@@ -25,7 +26,7 @@ def warped_page(path: Path, page_number: int, form_id: str, template_page: int) 
     config = CaptureConfig()
     source = capture.inspect(path, config)
     image, dpi = capture.load_page(source, page_number, config)
-    page = capture.clean(image, dpi, number=page_number, config=config)
+    page = capture.clean(image, dpi, number=page_number, config=config, engine=Tesseract())
     template = next(t for t in load_templates() if t.id == form_id)
     best = None
     for turn in (0, 180):  # recognition turns a page capture left upside down
