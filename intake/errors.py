@@ -13,6 +13,9 @@ IntakeError
 ├── AuditError                   the audit log cannot be written or read
 └── TransportError
     ├── PackageError
+    │   ├── NotARecipient        (received) the message is encrypted to someone else's key
+    │   └── PackageRefused       (received) a message fails a check; ``reason`` says which
+    ├── ReceiveError             (received) a mail source or the output folder cannot be used
     ├── OutboxError
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
@@ -93,6 +96,23 @@ class TransportError(IntakeError):
 
 class PackageError(TransportError):
     """A package could not be built or signed."""
+
+
+class NotARecipient(PackageError):
+    """The message is encrypted, but not to the certificate it was opened with."""
+
+
+class PackageRefused(PackageError):
+    """A received message fails one of the agency's checks; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class ReceiveError(TransportError):
+    """The agency's side cannot read a mail source or use its output folder."""
 
 
 class OutboxError(TransportError):

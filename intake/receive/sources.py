@@ -1,0 +1,105 @@
+"""Where received mail is read from: Maildirs, mbox files, .eml files and folders of them."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mailbox
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from intake.errors import ReceiveError
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # far above any package; a bigger file is not one of ours
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message as found, with a location that names it again on the next run."""
+
+    location: str  # "maildir:<folder>:<key>", "mbox:<file>:<sha256>:<n>" or "file:<path>"
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def read_sources(paths: Iterable[Path], /) -> Iterator[Incoming]:
+    """Every message in ``paths``, in a stable order; sources are only read, never changed.
+
+    A folder with ``cur/`` and ``new/`` is a Maildir; any other folder is read for its
+    ``*.eml`` files; a file starting with ``From `` is an mbox, any other file one
+    message. Raises ReceiveError for a path that does not exist or cannot be read.
+    """
+    for path in paths:
+        path = Path(path).resolve()
+        if path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir():
+            yield from _maildir(path)
+        elif path.is_dir():
+            for file in sorted(path.glob("*.eml")):
+                if file.is_file():
+                    yield _file(file)
+        elif path.is_file():
+            yield from _mbox(path) if _is_mbox(path) else [_file(path)]
+        else:
+            raise ReceiveError(f"{path}: no such Maildir, mbox, .eml file or folder")
+
+
+def _file(path: Path) -> Incoming:
+    try:
+        if path.stat().st_size > MAX_MESSAGE_BYTES:
+            raise ReceiveError(f"{path}: larger than {MAX_MESSAGE_BYTES >> 20} MiB, not a package")
+        return Incoming(f"file:{path}", path.read_bytes())
+    except OSError as exc:
+        raise ReceiveError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _is_mbox(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(5) == b"From "
+    except OSError as exc:
+        raise ReceiveError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _maildir(path: Path) -> Iterator[Incoming]:
+    # A Maildir key is the unique part of the file name: it survives a mail client
+    # moving the message from new/ to cur/ or flagging it as read.
+    box = mailbox.Maildir(path, factory=None, create=False)
+    try:
+        keys = sorted(box.keys())
+        for key in keys:
+            try:
+                data = box.get_bytes(key)
+            except KeyError:  # removed by a mail client meanwhile
+                continue
+            yield Incoming(f"maildir:{path}:{key}", data)
+    except OSError as exc:
+        raise ReceiveError(f"{path}: cannot read the Maildir: {exc.strerror}") from exc
+
+
+def _mbox(path: Path) -> Iterator[Incoming]:
+    # mbox keys are positions, which shift when a message is deleted; the content hash
+    # (and how many identical copies came before) names a message across runs instead.
+    box = mailbox.mbox(path, factory=None, create=False)
+    copies: Counter[str] = Counter()
+    try:
+        box.lock()
+    except (mailbox.ExternalClashError, OSError):
+        log.warning("%s is locked by another program; reading it anyway, unchanged", path)
+    try:
+        for key in list(box.iterkeys()):
+            data = box.get_bytes(key)
+            digest = hashlib.sha256(data).hexdigest()
+            copies[digest] += 1
+            yield Incoming(f"mbox:{path}:{digest}:{copies[digest]}", data)
+    except OSError as exc:
+        raise ReceiveError(f"{path}: cannot read the mbox: {exc.strerror}") from exc
+    finally:
+        box.unlock()
+        box.close()
