@@ -206,7 +206,7 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
 def cmd_receive(args: argparse.Namespace) -> ExitCode:
     from collections import Counter
 
-    from intake.receive import Reason, Verdict, receive
+    from intake.receive import Verdict, receive
 
     keys = [{"certificate": args.cert, "key": args.key}] if args.key or args.cert else None
     config = configuration.load_receive(
@@ -216,19 +216,18 @@ def cmd_receive(args: argparse.Namespace) -> ExitCode:
     if not sources:
         raise ConfigError("where is the mail? give SOURCE arguments or 'sources' in the receiving configuration")
     counts: Counter[str] = Counter()
+    attention = 0
     for outcome in receive(config, sources):
-        counts[str(outcome.reason or outcome.verdict)] += 1
+        counts[outcome.label] += 1
+        attention += outcome.needs_a_person
         if outcome.verdict is Verdict.SEEN and not args.verbose:
             continue
-        what = str(outcome.reason or outcome.verdict)
-        line = "  ".join((outcome.location, what, outcome.package_id or "-", outcome.detail)).rstrip()
+        line = "  ".join((outcome.location, outcome.label, outcome.package_id or "-", outcome.detail)).rstrip()
         print(json.dumps(outcome.to_json()) if args.json else line)
-    rejected = sum(counts[str(reason)] for reason in Reason if reason is not Reason.DUPLICATE)
     seen = counts.pop(str(Verdict.SEEN), 0)
     found = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
     print(f"{found or 'nothing new'}; already handled {seen}", file=sys.stderr)
-    # Duplicates are what at-least-once delivery brings: dropped, nobody needs to act.
-    return ExitCode.REJECTED if rejected else ExitCode.OK
+    return ExitCode.REJECTED if attention else ExitCode.OK
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> ExitCode:

@@ -328,3 +328,44 @@ def test_bad_arguments_are_named(tmp_path: Path, pki: DemoPki, args: list[str], 
     filled = [arg.format(cfg=config, tmp=tmp_path) for arg in args]
     assert main(["receive", *filled]) == code
     assert words in capsys.readouterr().err
+
+
+def test_a_message_too_large_is_left_in_place_and_the_rest_goes_on(tmp_path: Path, pki: DemoPki, capsys) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a-good.eml").write_bytes(_package(tmp_path, pki, "beside-a-huge-one"))
+    with (inbox / "b-huge.eml").open("wb") as huge:
+        huge.truncate(65 << 20)  # sparse: 65 MiB on paper, nothing to read
+    config = str(_config(tmp_path, pki))
+    code, outcomes, _ = _run_json(capsys, "--config", config, str(inbox))
+    assert code == ExitCode.REJECTED
+    assert [(o["verdict"], o["reason"]) for o in outcomes] == [("accepted", None), ("skipped", None)]
+    assert "larger than 64 MiB" in outcomes[1]["detail"]
+    assert not (tmp_path / "out" / "rejected").exists()  # nothing copied; the source stays as it is
+    code, outcomes, _ = _run_json(capsys, "--config", config, str(inbox))
+    assert (code, [o["verdict"] for o in outcomes]) == (ExitCode.REJECTED, ["skipped"])  # until a person removes it
+
+
+def test_the_pkcs12_steps_in_the_agency_guide_work(tmp_path: Path, pki: DemoPki) -> None:
+    """docs/agencies.md: key + certificate -> .p12 for Thunderbird or Outlook."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    agency = pki.agencies[AGENCY]
+    p12 = tmp_path / "kirjaamo.p12"
+    subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(agency.key), "-in", str(agency.cert),
+                    "-certfile", str(pki.ca.cert), "-name", AGENCY, "-out", str(p12), "-passout", "pass:s3cret"],
+                   check=True, capture_output=True)  # fmt: skip
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "agencies.md").read_text()
+    assert "openssl pkcs12 -export -inkey" in guide and "-certfile" in guide
+    key, certificate, chain = pkcs12.load_key_and_certificates(p12.read_bytes(), b"s3cret")
+    assert certificate is not None and key is not None
+    assert certificate == _smime.load_certificate(agency.cert)
+    assert [c.subject for c in chain] == [_smime.load_certificate(pki.ca.cert).subject]
+
+
+def test_the_example_configuration_is_valid() -> None:
+    from intake.config import load_receive
+
+    config = load_receive(Path(__file__).resolve().parents[1] / "examples" / "receive.toml")
+    assert config.addresses == ["kirjaamo@kela.example"] and config.require_encryption
+    assert config.output.is_absolute() and config.keys[0].key.name == "agency-kirjaamo_kela.example.key"

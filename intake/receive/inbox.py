@@ -44,6 +44,7 @@ class Verdict(StrEnum):
     ACCEPTED = "accepted"  # checked and filed under accepted/
     REJECTED = "rejected"  # kept under rejected/ with the reason (a copy: sources stay as they are)
     SEEN = "seen"  # handled by an earlier run at the same place: nothing done
+    SKIPPED = "skipped"  # could not be read (too large, permissions): left in place, tried next run
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class Outcome:
     package_id: str | None = None
     signer: str | None = None
     files: tuple[Path, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        """The reason of a rejection, else the verdict: one word for reports."""
+        return str(self.reason or self.verdict)
+
+    @property
+    def needs_a_person(self) -> bool:
+        # Duplicates are what at-least-once delivery brings: dropped, nobody needs to act.
+        return self.verdict is Verdict.SKIPPED or (self.verdict is Verdict.REJECTED and self.reason != Reason.DUPLICATE)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +113,9 @@ class Receiver:
 
     def take(self, incoming: Incoming, /) -> Outcome:
         """Check one message and file it; a bad message is a rejection, never an exception."""
+        if incoming.problem is not None:
+            log.error("message at %s left in place: %s", incoming.location, incoming.problem)
+            return Outcome(incoming.location, "", Verdict.SKIPPED, detail=incoming.problem)
         sha256 = incoming.sha256
         if self.state.at(incoming.location) == sha256:
             known = self.state.message(sha256)

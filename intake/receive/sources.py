@@ -19,10 +19,15 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # far above any package; a bigger file is 
 
 @dataclass(frozen=True)
 class Incoming:
-    """One message as found, with a location that names it again on the next run."""
+    """One message as found, with a location that names it again on the next run.
+
+    ``problem`` says why a message could not be read (too large, unreadable); it then
+    has no data and stays where it is, to be tried again on the next run.
+    """
 
     location: str  # "maildir:<folder>:<key>", "mbox:<file>:<sha256>:<n>" or "file:<path>"
-    data: bytes
+    data: bytes = b""
+    problem: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -51,12 +56,16 @@ def read_sources(paths: Iterable[Path], /) -> Iterator[Incoming]:
 
 
 def _file(path: Path) -> Incoming:
+    location = f"file:{path}"
     try:
         if path.stat().st_size > MAX_MESSAGE_BYTES:
-            raise ReceiveError(f"{path}: larger than {MAX_MESSAGE_BYTES >> 20} MiB, not a package")
-        return Incoming(f"file:{path}", path.read_bytes())
-    except OSError as exc:
-        raise ReceiveError(f"{path}: cannot read: {exc.strerror}") from exc
+            return Incoming(location, problem=_TOO_LARGE)
+        return Incoming(location, path.read_bytes())
+    except OSError as exc:  # this message's problem (permissions, gone): the others go on
+        return Incoming(location, problem=f"cannot read: {exc.strerror}")
+
+
+_TOO_LARGE = f"larger than {MAX_MESSAGE_BYTES >> 20} MiB: not a package"
 
 
 def _is_mbox(path: Path) -> bool:
@@ -73,14 +82,19 @@ def _maildir(path: Path) -> Iterator[Incoming]:
     box = mailbox.Maildir(path, factory=None, create=False)
     try:
         keys = sorted(box.keys())
-        for key in keys:
-            try:
-                data = box.get_bytes(key)
-            except KeyError:  # removed by a mail client meanwhile
-                continue
-            yield Incoming(f"maildir:{path}:{key}", data)
     except OSError as exc:
         raise ReceiveError(f"{path}: cannot read the Maildir: {exc.strerror}") from exc
+    for key in keys:
+        location = f"maildir:{path}:{key}"
+        try:
+            if _size(box, key) > MAX_MESSAGE_BYTES:
+                yield Incoming(location, problem=_TOO_LARGE)
+                continue
+            yield Incoming(location, box.get_bytes(key))
+        except KeyError:  # removed by a mail client meanwhile
+            continue
+        except OSError as exc:
+            yield Incoming(location, problem=f"cannot read: {exc.strerror}")
 
 
 def _mbox(path: Path) -> Iterator[Incoming]:
@@ -94,6 +108,9 @@ def _mbox(path: Path) -> Iterator[Incoming]:
         log.warning("%s is locked by another program; reading it anyway, unchanged", path)
     try:
         for key in list(box.iterkeys()):
+            if _size(box, key) > MAX_MESSAGE_BYTES:
+                yield Incoming(f"mbox:{path}:#{key}", problem=_TOO_LARGE)  # by position: it has no hash
+                continue
             data = box.get_bytes(key)
             digest = hashlib.sha256(data).hexdigest()
             copies[digest] += 1
@@ -103,3 +120,10 @@ def _mbox(path: Path) -> Iterator[Incoming]:
     finally:
         box.unlock()
         box.close()
+
+
+def _size(box: mailbox.Mailbox, key: str) -> int:
+    """A message's size without reading it into memory."""
+    with box.get_file(key) as stream:
+        stream.seek(0, 2)
+        return stream.tell()
