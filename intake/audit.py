@@ -11,6 +11,11 @@ and its own ``hash``: the sha256 of its canonical JSON without the ``hash`` key.
 inserting or removing a line breaks the chain at that line, and ``verify`` names it.
 Cutting lines off the end cannot be seen from the file alone: keep copies of the last
 hash elsewhere (``intake audit verify`` prints it) if that matters.
+
+Callers: the dispatcher (``intake.delivery``) records what the pipeline and the outbox
+do; the advisor's desk records a release with
+``AuditLog.for_config(config.transport).record(Action.RELEASED, package_id=..., form=...,
+rule=..., destination=...)``.
 """
 
 from __future__ import annotations
@@ -67,6 +72,34 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, before it is numbered and chained into the log."""
+
+    action: Action
+    package_id: str | None = None
+    file_sha256: str | None = None
+    pages: list[int] | None = None
+    form: str | None = None
+    rule: str | None = None
+    destination: str | None = None
+    code: str | int | None = None
+
+    def entry(self, moment: dt.datetime) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "time": moment.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
+            "action": str(Action(self.action)),
+            "package": self.package_id,
+            "file": self.file_sha256[:FILE_PREFIX] if self.file_sha256 else None,
+            "pages": list(self.pages) if self.pages else None,
+            "form": self.form,
+            "rule": self.rule,
+            "destination": self.destination,
+            "code": str(self.code) if self.code is not None else None,
+        }
+        return {key: value for key, value in entry.items() if value is not None}
+
+
 class AuditLog:
     """Appends entries to one log file; safe with several processes writing at once."""
 
@@ -91,35 +124,31 @@ class AuditLog:
         code: str | int | None = None,
         now: dt.datetime | None = None,
     ) -> dict[str, Any]:
-        """Append one entry durably (fsynced before returning); returns it with its hash.
+        """Append one entry durably (see :meth:`append`); returns it with its hash."""
+        event = Event(action, package_id, file_sha256, pages, form, rule, destination, code)
+        return self.append([event], now=now)[0]
+
+    def append(self, events: list[Event], /, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Chain ``events`` onto the log in one write, fsynced before returning.
 
         Raises AuditError when the log cannot be written: an installation that cannot
         keep its audit trail should stop, not carry on unrecorded.
         """
-        moment = (now if now is not None else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        entry: dict[str, Any] = {
-            "time": moment.isoformat(timespec="milliseconds"),
-            "action": str(Action(action)),
-            "package": package_id,
-            "file": file_sha256[:FILE_PREFIX] if file_sha256 else None,
-            "pages": list(pages) if pages else None,
-            "form": form,
-            "rule": rule,
-            "destination": destination,
-            "code": str(code) if code is not None else None,
-        }
-        entry = {key: value for key, value in entry.items() if value is not None}
+        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        entries = [event.entry(moment) for event in events]
         try:
             with self._locked() as fd:
                 last = _last_entry(fd, self.path)
-                entry["seq"] = last["seq"] + 1 if last else 1
-                entry["prev"] = last["hash"] if last else GENESIS
-                entry["hash"] = entry_hash(entry)
-                os.write(fd, _line(entry))
+                seq, previous = (last["seq"], last["hash"]) if last else (0, GENESIS)
+                for entry in entries:
+                    seq += 1
+                    entry.update(seq=seq, prev=previous)
+                    entry["hash"] = previous = entry_hash(entry)
+                _write_all(fd, b"".join(_line(entry) for entry in entries))
                 os.fsync(fd)
         except OSError as exc:
             raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror}") from exc
-        return entry
+        return entries
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[int]:
@@ -133,6 +162,12 @@ class AuditLog:
             yield fd
         finally:
             os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _line(entry: dict[str, Any]) -> bytes:

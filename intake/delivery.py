@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from intake.audit import Action, AuditLog
+from intake.audit import Action, AuditLog, Event
 from intake.config import Config, Destination
 from intake.durable import sha256_file
 from intake.errors import PackageError
@@ -53,14 +54,15 @@ class Dispatcher:
             self.audit.record(Action.REJECTED, file_sha256=sha256, code=rejection.code)
             return
         sha256 = result.documents[0].source.sha256 if result.documents else None
-        self.audit.record(Action.SCANNED, file_sha256=sha256, pages=[page.number for page in result.pages or []])
+        events = [Event(Action.SCANNED, file_sha256=sha256, pages=[page.number for page in result.pages or []])]
         for document in result.documents:
             rule = document.route.rule if document.route else None
-            self.audit.record(Action.CLASSIFIED, file_sha256=document.source.sha256,
-                              pages=document.page_numbers, form=document.form_id, rule=rule)  # fmt: skip
+            seen = Event(Action.CLASSIFIED, file_sha256=document.source.sha256, pages=document.page_numbers,
+                         form=document.form_id, rule=rule)  # fmt: skip
+            events.append(seen)
             if document.status is Status.REVIEW:
-                self.audit.record(Action.HELD, file_sha256=document.source.sha256,
-                                  pages=document.page_numbers, form=document.form_id, rule=rule)  # fmt: skip
+                events.append(dataclasses.replace(seen, action=Action.HELD))
+        self.audit.append(events)  # one fsync per file, not per entry
 
     def enqueue(self, document: Document, /) -> Package | None:
         """Package ``document`` and queue it durably; on failure it is held for review."""
@@ -90,12 +92,15 @@ class Dispatcher:
         report = asyncio.run(flush(self.outbox, smtp=self.config.transport.smtp))
         for item_id, error in report.errors.items():
             log.warning("outbox item %s not delivered: %s", item_id, error)
+        events = []
         for action, item_ids in ((Action.SENT, report.sent), (Action.DEFERRED, report.deferred),
                                  (Action.FAILED, report.failed)):  # fmt: skip
             for item_id in item_ids:
                 item = self.outbox.get(item_id)
                 code = item.last_code if action is not Action.SENT else None
-                self.audit.record(action, package_id=item.package_id, destination=item.recipient, code=code)
+                events.append(Event(action, package_id=item.package_id, destination=item.recipient, code=code))
+        if events:
+            self.audit.append(events)
         return report
 
     def requeue(self, item_id: str, /) -> None:

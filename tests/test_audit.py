@@ -37,6 +37,18 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     assert (verdict.ok, verdict.entries, verdict.last_hash) == (True, 3, entries[-1]["hash"])
 
 
+def test_a_batch_is_chained_like_single_entries(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    _fill(path, 1)
+    events = [audit.Event(Action.SCANNED, file_sha256="ab" * 32, pages=[1, 2]),
+              audit.Event(Action.CLASSIFIED, file_sha256="ab" * 32, pages=[1], form="kela-sv8-fi"),
+              audit.Event(Action.HELD, file_sha256="ab" * 32, pages=[2])]  # fmt: skip
+    written = AuditLog(path).append(events)
+    assert [e["seq"] for e in written] == [2, 3, 4] and written[0]["file"] == "ab" * 8
+    assert _lines(path)[1:] == written
+    assert audit.verify(path).ok
+
+
 def _edit(lines: list[str]) -> list[str]:
     entry = json.loads(lines[2])
     entry["destination"] = "kirjaamo@vero.example"

@@ -30,7 +30,7 @@ from smtp_fixtures import (
 )
 
 from intake.cli import ExitCode, main
-from intake.config import Destination
+from intake.config import Destination, SmimeConfig
 from intake.demo.pki import DemoPki
 from intake.models import Document
 from intake.receive.inbox import Receiver
@@ -369,3 +369,17 @@ def test_the_example_configuration_is_valid() -> None:
     config = load_receive(Path(__file__).resolve().parents[1] / "examples" / "receive.toml")
     assert config.addresses == ["kirjaamo@kela.example"] and config.require_encryption
     assert config.output.is_absolute() and config.keys[0].key.name == "agency-kirjaamo_kela.example.key"
+
+
+@pytest.mark.parametrize(
+    ("require", "expected"), [("true", "malformed"), ("false", "accepted")], ids=["required", "not-required"]
+)
+def test_a_signed_but_unencrypted_package(tmp_path: Path, pki: DemoPki, require: str, expected: str, capsys) -> None:
+    config = transport_config(pki, tmp_path / "spool").model_copy(
+        update={"smime": SmimeConfig(certificate=pki.signer.cert, key=pki.signer.key, require_encryption=False)}
+    )
+    package = build_package(_document(tmp_path, "clear"), destination=Destination(address=AGENCY), config=config)
+    assert not package.encrypted and package.signed
+    receive_config = _config(tmp_path, pki, extra=f"require_encryption = {require}")
+    _, [outcome], _ = _run_json(capsys, "--config", str(receive_config), str(_eml_file(tmp_path, package.message)))
+    assert (outcome["reason"] or outcome["verdict"]) == expected
