@@ -224,6 +224,8 @@ def verify(path: Path, /) -> Verdict:
                 if problem is not None:
                     return Verdict(entries=number, last_hash=previous, broken_line=number, problem=problem)
                 previous = json.loads(raw)["hash"]
+    except FileNotFoundError as exc:
+        raise AuditError(f"no audit log at {path}: nothing was recorded there, or it was removed") from exc
     except OSError as exc:
         raise AuditError(f"cannot read the audit log {path}: {exc.strerror}") from exc
     return Verdict(entries=count, last_hash=previous)

@@ -178,3 +178,8 @@ key = "{pki.signer.key}"
     capsys.readouterr()
     assert main(["audit", "verify", *args]) == ExitCode.AUDIT
     assert "line 5: its content does not match its hash" in capsys.readouterr().err
+
+
+def test_a_missing_log_is_not_a_clean_bill(tmp_path: Path, capsys) -> None:
+    assert main(["audit", "verify", str(tmp_path / "audit.log")]) == ExitCode.AUDIT
+    assert "no audit log at" in capsys.readouterr().err
