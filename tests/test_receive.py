@@ -316,16 +316,27 @@ def test_one_run_at_a_time(tmp_path: Path, pki: DemoPki, capsys) -> None:
         (["--config", "{cfg}", "--trust", "{tmp}/receive.toml", "{tmp}"], ExitCode.CONFIG, "trusted certificates"),
         (["--config", "{cfg}", "--key", "{tmp}/receive.toml", "{tmp}"], ExitCode.CONFIG, "keys.0.certificate"),
         (["--config", "{cfg}", "--address", "kirjaamo", "{tmp}"], ExitCode.CONFIG, "not an e-mail address"),
+        (
+            ["--config", "{cfg}", "--cert", "{other_cert}", "--key", "{key}", "{tmp}"],
+            ExitCode.CONFIG,
+            "is not the private key of",
+        ),
         (["--config", "{cfg}"], ExitCode.CONFIG, "where is the mail"),
         (["{tmp}"], ExitCode.CONFIG, "give a receiving configuration"),
     ],
-    ids=["no-source", "bad-trust", "key-without-cert", "bad-address", "no-sources", "no-config"],
+    ids=["no-source", "bad-trust", "key-without-cert", "bad-address", "key-of-another-cert", "no-sources", "no-config"],
 )
 def test_bad_arguments_are_named(tmp_path: Path, pki: DemoPki, args: list[str], code: int, words: str,
                                  capsys, monkeypatch) -> None:  # fmt: skip
     monkeypatch.delenv("INTAKE_RECEIVE_CONFIG", raising=False)
     config = _config(tmp_path, pki)
-    filled = [arg.format(cfg=config, tmp=tmp_path) for arg in args]
+    names = {
+        "cfg": config,
+        "tmp": tmp_path,
+        "key": pki.agencies[AGENCY].key,
+        "other_cert": pki.agencies[OTHER_AGENCY].cert,
+    }
+    filled = [arg.format(**names) for arg in args]
     assert main(["receive", *filled]) == code
     assert words in capsys.readouterr().err
 

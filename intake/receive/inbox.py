@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake.config import ReceiveConfig
 from intake.durable import write_durably
@@ -114,7 +115,8 @@ class Receiver:
     def take(self, incoming: Incoming, /) -> Outcome:
         """Check one message and file it; a bad message is a rejection, never an exception."""
         if incoming.problem is not None:
-            log.error("message at %s left in place: %s", incoming.location, incoming.problem)
+            # Not the location in the log: a file name may be anything (the report has it).
+            log.error("a message was left in place: %s", incoming.problem)
             return Outcome(incoming.location, "", Verdict.SKIPPED, detail=incoming.problem)
         sha256 = incoming.sha256
         if self.state.at(incoming.location) == sha256:
@@ -184,10 +186,16 @@ class Receiver:
 
 
 def _identity(certificate: Path, key: Path) -> Identity:
+    """A key pair that can open packages, or a ConfigError that says why not."""
     try:
-        return Identity.load(certificate, key)
+        identity = Identity.load(certificate, key)
     except PackageError as exc:
         raise ConfigError(str(exc), key="keys") from exc
+    if not isinstance(identity.key, rsa.RSAPrivateKey):
+        raise ConfigError(f"{key}: S/MIME decryption needs an RSA key", key="keys")
+    if identity.key.public_key() != identity.certificate.public_key():
+        raise ConfigError(f"{key} is not the private key of {certificate}", key="keys")
+    return identity
 
 
 def _bundle(paths: list[Path], target: Path) -> Path:
