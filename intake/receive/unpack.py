@@ -96,6 +96,7 @@ def unseal(
 
 
 def _decrypted(message: bytes, identities: Sequence[Identity], *, require_encryption: bool) -> bytes:
+    """The inner entity, decrypted with whichever of the agency's keys it was sealed to."""
     kind = _content_type(message)
     if kind != "application/pkcs7-mime" or _smime_type(message) not in ("enveloped-data", ""):
         if require_encryption or kind not in _SIGNED:
