@@ -11,9 +11,10 @@ from smtp_fixtures import AGENCY, HETU, StoreHandler
 
 from intake import audit
 from intake.audit import Action, AuditLog
-from intake.cli import ExitCode, main
+from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.durable import sha256_file
+from intake.errors import ExitCode
 
 
 def _lines(path: Path) -> list[dict]:

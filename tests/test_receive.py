@@ -29,9 +29,10 @@ from smtp_fixtures import (
     transport_config,
 )
 
-from intake.cli import ExitCode, main
+from intake.cli import main
 from intake.config import Destination, SmimeConfig
 from intake.demo.pki import DemoPki
+from intake.errors import ExitCode
 from intake.models import Document
 from intake.receive.inbox import Receiver
 from intake.transport import _smime, build_package, deliver
@@ -312,7 +313,7 @@ def test_one_run_at_a_time(tmp_path: Path, pki: DemoPki, capsys) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [
-        (["--config", "{cfg}", "{tmp}/nowhere"], ExitCode.ENVIRONMENT, "no such Maildir"),
+        (["--config", "{cfg}", "{tmp}/nowhere"], ExitCode.USAGE, "no such Maildir"),
         (["--config", "{cfg}", "--trust", "{tmp}/receive.toml", "{tmp}"], ExitCode.CONFIG, "trusted certificates"),
         (["--config", "{cfg}", "--key", "{tmp}/receive.toml", "{tmp}"], ExitCode.CONFIG, "keys.0.certificate"),
         (["--config", "{cfg}", "--address", "kirjaamo", "{tmp}"], ExitCode.CONFIG, "not an e-mail address"),

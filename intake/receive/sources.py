@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from intake.errors import ReceiveError
+from intake.errors import ReceiveError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ def read_sources(paths: Iterable[Path], /) -> Iterator[Incoming]:
 
     A folder with ``cur/`` and ``new/`` is a Maildir; any other folder is read for its
     ``*.eml`` files; a file starting with ``From `` is an mbox, any other file one
-    message. Raises ReceiveError for a path that does not exist or cannot be read.
+    message. Raises UsageError for a path that does not exist, ReceiveError for a
+    Maildir or mbox that cannot be read; a single unreadable message is reported in
+    its Incoming instead.
     """
     for path in paths:
         path = Path(path).resolve()
@@ -52,7 +54,7 @@ def read_sources(paths: Iterable[Path], /) -> Iterator[Incoming]:
         elif path.is_file():
             yield from _mbox(path) if _is_mbox(path) else [_file(path)]
         else:
-            raise ReceiveError(f"{path}: no such Maildir, mbox, .eml file or folder")
+            raise UsageError(f"{path}: no such Maildir, mbox, .eml file or folder")
 
 
 def _file(path: Path) -> Incoming:
