@@ -7,11 +7,13 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import AGENCY, HETU, StoreHandler
+from smtp_fixtures import AGENCY, HETU, ScriptedHandler, StoreHandler, make_document
 
 from intake import audit
 from intake.audit import Action, AuditLog
 from intake.cli import main
+from intake.config import load as load_config
+from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki
 from intake.durable import sha256_file
 from intake.errors import ExitCode
@@ -184,3 +186,47 @@ key = "{pki.signer.key}"
 def test_a_missing_log_is_not_a_clean_bill(tmp_path: Path, capsys) -> None:
     assert main(["audit", "verify", str(tmp_path / "audit.log")]) == ExitCode.AUDIT
     assert "no audit log at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("reply", "action", "exit_code"),
+    [("550 5.7.1 refused", "failed", ExitCode.DELIVERY), ("451 4.3.0 try later", "deferred", ExitCode.DELIVERY)],
+    ids=["permanent", "temporary"],
+)
+def test_delivery_outcomes_are_recorded_with_their_smtp_code(
+    pki: DemoPki, smtp_server, tmp_path: Path, reply: str, action: str, exit_code: int
+) -> None:
+    server = smtp_server(ScriptedHandler(tmp_path / "received", data=[reply]))
+    config = tmp_path / "intake.toml"
+    config.write_text(f"""
+[[routing.rules]]
+id = "kela-fi"
+authority = "KELA"
+destination = "kela"
+[destinations.kela]
+address = "{AGENCY}"
+certificate = "{pki.agencies[AGENCY].cert}"
+[transport]
+spool = "{tmp_path / "spool"}"
+sender = "intake@asiointipiste.example"
+[transport.smtp]
+host = "127.0.0.1"
+port = {server.port}
+ca_file = "{pki.ca.cert}"
+[transport.smime]
+certificate = "{pki.signer.cert}"
+key = "{pki.signer.key}"
+""")
+    dispatcher = Dispatcher(load_config(config))
+    package = dispatcher.enqueue(make_document(tmp_path))  # a KELA form routed by rule kela-fi
+    assert package is not None
+    assert main(["send", "--config", str(config)]) == exit_code
+    entries = _lines(tmp_path / "spool" / "audit.log")
+    assert [(e["action"], e.get("code")) for e in entries] == [("queued", None), (action, reply[:3])]
+    assert entries[1]["package"] == package.package_id and entries[1]["destination"] == AGENCY
+    if action == "failed":  # a person fixed the cause and queues it again
+        [item] = dispatcher.outbox.list()
+        assert main(["retry", "--config", str(config), item.id]) == ExitCode.OK
+        last = _lines(tmp_path / "spool" / "audit.log")[-1]
+        assert (last["action"], last["code"], last["package"]) == ("queued", "retry", package.package_id)
+    assert audit.verify(tmp_path / "spool" / "audit.log").ok
