@@ -395,3 +395,24 @@ def test_a_signed_but_unencrypted_package(tmp_path: Path, pki: DemoPki, require:
     receive_config = _config(tmp_path, pki, extra=f"require_encryption = {require}")
     _, [outcome], _ = _run_json(capsys, "--config", str(receive_config), str(_eml_file(tmp_path, package.message)))
     assert (outcome["reason"] or outcome["verdict"]) == expected
+
+
+def test_a_crash_before_the_state_was_recorded_files_the_same_again(tmp_path: Path, pki: DemoPki, capsys) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.eml").write_bytes(_package(tmp_path, pki, "crash"))
+    (inbox / "bad.eml").write_bytes(_flipped(_package(tmp_path, pki, "crash-bad")))
+    config = str(_config(tmp_path, pki))
+    assert _run_json(capsys, "--config", config, str(inbox))[0] == ExitCode.REJECTED
+    before = {name: data for name, (data, _) in _tree(tmp_path / "out").items()}
+    # Files are written before the state records them: losing the state (a crash in
+    # between, or the state deleted) files the same bytes under the same names again.
+    for path in (tmp_path / "out" / ".state").glob("receive.sqlite*"):
+        path.unlink()
+    code, outcomes, _ = _run_json(capsys, "--config", config, str(inbox))
+    assert code == ExitCode.REJECTED
+    assert sorted(o["reason"] or o["verdict"] for o in outcomes) == ["accepted", "tampered"]
+    assert {name: data for name, (data, _) in _tree(tmp_path / "out").items() if "reason" not in name} == {
+        name: data for name, data in before.items() if "reason" not in name
+    }
+    assert sorted(_tree(tmp_path / "out")) == sorted(before)
