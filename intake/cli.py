@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
-from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.errors import ConfigError, ExitCode, IntakeError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 
@@ -24,36 +24,51 @@ if TYPE_CHECKING:
 log = logging.getLogger("intake")
 
 
-class ExitCode(IntEnum):
-    """Exit codes of every ``intake`` command (also listed in ``intake --help``)."""
-
-    OK = 0  # everything done: every document queued (or delivered)
-    SOFTWARE = 1  # an unexpected internal error (a bug: please report it)
-    USAGE = 2  # wrong command-line arguments
-    CONFIG = 3  # the configuration or a template is invalid
-    ENVIRONMENT = 4  # something intake needs is missing on this machine (tesseract, a key)
-    REVIEW = 10  # some documents are held for the advisor to review
-    REJECTED = 11  # some files could not be processed and were quarantined
-    DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
-
-
-EPILOG = "exit codes:\n" + "\n".join(
-    f"  {code.value:>3}  {code.name.lower()}: {_doc}"
-    for code, _doc in (
-        (ExitCode.OK, "every document queued or delivered"),
-        (ExitCode.SOFTWARE, "internal error (a bug)"),
-        (ExitCode.USAGE, "wrong arguments"),
-        (ExitCode.CONFIG, "invalid configuration or template"),
-        (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
-        (ExitCode.REVIEW, "some documents held for review"),
-        (ExitCode.REJECTED, "some files rejected and quarantined"),
-        (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+EPILOG = (
+    "exit codes:\n"
+    + "\n".join(
+        f"  {code.value:>3}  {code.name.lower()}: {_doc}"
+        for code, _doc in (
+            (ExitCode.OK, "every document queued or delivered"),
+            (ExitCode.SOFTWARE, "internal error (a bug)"),
+            (ExitCode.USAGE, "wrong arguments"),
+            (ExitCode.CONFIG, "invalid configuration or template"),
+            (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
+            (ExitCode.REVIEW, "some documents held for review"),
+            (ExitCode.REJECTED, "some files rejected and quarantined (receive: messages rejected)"),
+            (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+            (ExitCode.AUDIT, "audit log not writable, or its chain broken at the line named"),
+            (ExitCode.INTERRUPTED, "stopped by Ctrl-C (finished work is kept)"),
+            (ExitCode.BROKEN_PIPE, "the reader of the output went away (e.g. | head)"),
+        )
     )
+    + "\nwhen several outcomes apply: 11 before 12 before 10."
 )
 
 
-def _load_config(args: argparse.Namespace) -> configuration.Config:
+def _load_config(args: argparse.Namespace, *, required: bool = True) -> configuration.Config:
+    """The configuration named by --config or $INTAKE_CONFIG; commands that route or send need one."""
+    if required and args.config is None and not os.environ.get(configuration.ENV_VAR):
+        raise ConfigError(
+            f"no configuration given: pass --config FILE or set ${configuration.ENV_VAR} "
+            "(examples/intake.toml is a commented example)"
+        )
     return configuration.load(args.config)
+
+
+def _input_files(arguments: list[str]) -> list[Path]:
+    """The files to process: each FILE argument, or the files in a folder argument."""
+    files: list[Path] = []
+    for number, argument in enumerate(arguments, start=1):
+        path = Path(argument)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            files.append(path)
+        else:
+            # The path itself may carry a customer's name: say which argument, not what it says.
+            raise UsageError(f"FILE argument {number} is neither a file nor a folder that exists")
+    return files
 
 
 def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
@@ -89,28 +104,27 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.pipeline import process
     from intake.progress import ProgressLine
 
+    files = _input_files(args.files)
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
     keep = Path(args.keep_work) if args.keep_work else None
     rejected = held = 0
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
-        files = [Path(p) for p in args.files]
         for result in process(
-            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update
-        ):
+            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update,
+            quarantine=not args.dry_run,
+        ):  # fmt: skip
+            bar.clear()
             _report(result, as_json=args.json)
+            bar.redraw()
             rejected += result.rejection is not None
             held += sum(doc.status is Status.REVIEW for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
         undelivered = len(report.deferred) + len(report.failed)
-    if rejected:
-        return ExitCode.REJECTED
-    if held:
-        return ExitCode.REVIEW
-    return ExitCode.DELIVERY if undelivered else ExitCode.OK
+    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered, held=held)
 
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
@@ -126,9 +140,7 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
                     once=args.once, send=not args.no_send)  # fmt: skip
     print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
-    if summary.states["quarantine"]:
-        return ExitCode.REJECTED
-    return ExitCode.REVIEW if summary.states["review"] else ExitCode.OK
+    return ExitCode.for_outcome(rejected=summary.states["quarantine"], held=summary.states["review"])
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
@@ -149,13 +161,11 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
-    import datetime as dt
-
     from intake.delivery import Dispatcher
 
     dispatcher = Dispatcher(_load_config(args))
     for item_id in args.items:
-        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+        dispatcher.requeue(item_id)
         print(f"{item_id}  queued again")
     return ExitCode.OK
 
@@ -163,7 +173,7 @@ def cmd_retry(args: argparse.Namespace) -> ExitCode:
 def cmd_config_check(args: argparse.Namespace) -> ExitCode:
     config = _load_config(args)
     _preflight(config)
-    where = args.config or "built-in defaults"
+    where = args.config or os.environ[configuration.ENV_VAR]
     print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations)")
     return ExitCode.OK
 
@@ -171,7 +181,7 @@ def cmd_config_check(args: argparse.Namespace) -> ExitCode:
 def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
     from intake.routing.templates import load_templates
 
-    config = _load_config(args)
+    config = _load_config(args, required=False)  # the bundled templates need no configuration
     templates = load_templates(config.routing.templates)
     for template in templates:
         print(f"{template.id}  {template.authority}  {template.code}  {template.language}  "
@@ -180,9 +190,9 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
-    from intake.routing.builder import detect_template, write_template
+    from intake.routing.authoring import detect_template, write_template
 
-    config = _load_config(args)
+    config = _load_config(args, required=args.out is None)
     folder = Path(args.out) if args.out else config.routing.templates
     if folder is None:
         raise ConfigError(
@@ -203,10 +213,72 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_receive(args: argparse.Namespace) -> ExitCode:
+    from collections import Counter
+
+    from intake.receive import Verdict, receive
+
+    keys = [{"certificate": args.cert, "key": args.key}] if args.key or args.cert else None
+    config = configuration.load_receive(
+        args.config, addresses=args.address, keys=keys, trust=args.trust, signers=args.signer, output=args.out
+    )
+    sources = [Path(source) for source in args.sources] or config.sources
+    if not sources:
+        raise ConfigError("where is the mail? give SOURCE arguments or 'sources' in the receiving configuration")
+    counts: Counter[str] = Counter()
+    attention = 0
+    for outcome in receive(config, sources):
+        counts[outcome.label] += 1
+        attention += outcome.needs_a_person
+        if outcome.verdict is Verdict.SEEN and not args.verbose:
+            continue
+        line = "  ".join((outcome.location, outcome.label, outcome.package_id or "-", outcome.detail)).rstrip()
+        print(json.dumps(outcome.to_json()) if args.json else line)
+    seen = counts.pop(str(Verdict.SEEN), 0)
+    found = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+    print(f"{found or 'nothing new'}; already handled {seen}", file=sys.stderr)
+    return ExitCode.REJECTED if attention else ExitCode.OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> ExitCode:
+    from intake import audit
+
+    path = Path(args.log) if args.log else audit.AuditLog.for_config(_load_config(args).transport).path
+    verdict = audit.verify(path)
+    if not verdict.ok:
+        log.error("%s line %s: %s (the %s entries before it hold)", path, verdict.broken_line, verdict.problem,
+                  (verdict.broken_line or 1) - 1)  # fmt: skip
+        return ExitCode.AUDIT
+    print(f"{path}: {verdict.entries} entries, chain intact; last hash {verdict.last_hash}")
+    return ExitCode.OK
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${configuration.ENV_VAR})")
     parser.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+
+
+def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Not _common(): --config here is the agency's own file, not the service point's.
+    rx = sub.add_parser(
+        "receive", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        help="The agency's side: check received packages and file them (see docs/agencies.md).",
+        description="Decrypt, verify and file received packages; reject the rest with the reason.",
+    )  # fmt: skip
+    rx.set_defaults(handler=cmd_receive)
+    rx.add_argument("sources", nargs="*", metavar="SOURCE", help="Maildir, mbox, .eml file or folder of .eml files")
+    env = configuration.RECEIVE_ENV_VAR
+    rx.add_argument("--config", metavar="FILE", help=f"receiving configuration (default: ${env})")
+    rx.add_argument("--address", action="append", help="this agency's address (repeatable; replaces 'addresses')")
+    rx.add_argument("--cert", metavar="PEM", help="the agency's S/MIME certificate (with --key; replaces 'keys')")
+    rx.add_argument("--key", metavar="PEM", help="the agency's private key (with --cert)")
+    rx.add_argument("--trust", action="append", metavar="PEM", help="trusted CA or service-point certificates")
+    rx.add_argument("--signer", action="append", metavar="PEM", help="accept only these signing certificates")
+    rx.add_argument("--out", metavar="DIR", help="output folder (accepted/, rejected/; replaces 'output')")
+    rx.add_argument("--json", action="store_true", help="one JSON object per message per line")
+    rx.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
+    rx.add_argument("-v", "--verbose", action="count", default=0, help="also list messages already handled; more log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    _add_receive(sub)
+    audit = sub.add_parser("audit", help="Audit log commands.")
+    audit_sub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    averify = audit_sub.add_parser("verify", help="Check the audit log's hash chain; names the first broken entry.")
+    _common(averify)
+    averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
+    averify.set_defaults(handler=cmd_audit_verify)
     return parser
 
 
@@ -271,19 +350,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
-        return ExitCode.CONFIG
-    except TemplateError as exc:
-        log.error("template error: %s", exc)
-        return ExitCode.CONFIG
-    except EnvironmentProblem as exc:
-        log.error("%s", exc)
-        return ExitCode.ENVIRONMENT
+        return exc.exit_code
     except IntakeError as exc:
         log.error("%s", exc)
-        return ExitCode.SOFTWARE
+        return exc.exit_code
     except KeyboardInterrupt:
         log.error("interrupted: files not yet processed are untouched; queued documents stay in the outbox")
-        return 130
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader (| head) went away: say nothing more, and keep Python's exit-time
+        # flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
     except Exception:  # a bug: say so plainly, with the traceback for the report
         log.exception("internal error (please report it); queued documents stay in the outbox")
         return ExitCode.SOFTWARE

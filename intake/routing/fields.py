@@ -15,6 +15,7 @@ from intake.routing.checkboxes import read_marks
 from intake.routing.icr import FieldReading, decode, is_municipality, read_zone
 from intake.routing.icr.rules import hetu_birth_date
 from intake.routing.templates import FieldKind, Zone
+from intake.units import px_per_mm
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ BIRTH_DATES = ("birth_date",)
 
 
 def _crop(warped: np.ndarray, zone: Zone, dpi: int, inset_mm: float) -> np.ndarray:
-    scale = dpi / 25.4
+    scale = px_per_mm(dpi)
     x, y, w, h = zone.box
     x0, y0 = round((x + inset_mm) * scale), round((y + inset_mm) * scale)
     x1, y1 = round((x + w - inset_mm) * scale), round((y + h - inset_mm) * scale)

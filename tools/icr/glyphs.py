@@ -1,6 +1,6 @@
 """Handwriting-style characters rendered from Debian fonts, and the augmentation that makes them look scanned.
 
-Shared by training (tools/icr/train.py) and measuring (tools/icr/eval.py). The dev corpus'
+Shared by training (tools/icr/train.py) and measuring (tools/icr/evaluate.py). The dev corpus'
 hands (EXCLUDED) are never used to train; measuring on them is allowed and is how the
 recogniser's own share of the loss is found.
 """

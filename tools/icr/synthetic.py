@@ -21,10 +21,11 @@ from intake.places.lookup import _postal
 from intake.routing.icr.comb import MARGIN_MM
 from intake.routing.templates import FieldKind, load_templates
 from intake.routing.validators import HETU_CHECK
+from intake.units import px_per_mm
 from tools.icr import glyphs
 
 DPI = 300
-SCALE = DPI / 25.4
+SCALE = px_per_mm(DPI)
 NAMES = ("KORHONEN", "VIRTANEN", "MÄKINEN", "NIEMINEN", "HÄMÄLÄINEN", "LAINE", "HEIKKINEN", "KOSKINEN",
          "JÄRVINEN", "LEHTONEN", "SAARINEN", "SALMINEN", "AINO", "EINO", "JUHANI", "MARIA", "ÖRJAN", "SOFIA",
          "TAPIO", "HELENA", "PEKKA", "ANNELI", "ÅSA", "BJÖRN")  # fmt: skip

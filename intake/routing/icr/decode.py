@@ -15,7 +15,7 @@ import numpy as np
 
 from intake.routing.icr.model import CellReading
 
-# Set on characters from fonts held out of training (tools/icr/eval.py --synthetic), then
+# Set on characters from fonts held out of training (tools/icr/evaluate.py --synthetic), then
 # checked on the dev corpus, never tuned on it: see README.md next to the model.
 ACCEPT_POSTERIOR = 0.995  # the winner's share of the probability of all rule-passing readings
 MIN_CELL = 0.2  # no character of the winner may be a long shot, however the rest add up

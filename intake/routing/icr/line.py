@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from intake.routing.icr.comb import MARGIN_MM, MM_PER_INCH, ink_threshold
+from intake.routing.icr.comb import MARGIN_MM, ink_threshold
+from intake.units import px_per_mm
 
 _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
 _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
@@ -92,7 +93,7 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
 
 def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.ndarray:
     """A mask of the hand-written ink in a zone crop (``zone_crop``, MARGIN_MM around the box)."""
-    scale = dpi / MM_PER_INCH
+    scale = px_per_mm(dpi)
     m = round(MARGIN_MM * scale)
     box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))
     ink = (crop < ink_threshold(crop)).astype(np.uint8)
@@ -204,7 +205,7 @@ def split_lines(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> list
     rows = mask.sum(axis=1)
     if not rows.any():
         return []
-    scale = dpi / MM_PER_INCH
+    scale = px_per_mm(dpi)
     lines: list[tuple[int, int]] = []
     inked = np.flatnonzero(rows > 0)
     start = prev = int(inked[0])

@@ -1,7 +1,7 @@
 """Measure the hand-print reader per field kind: exact, accepted (valid), accepted but wrong.
 
-    .venv/bin/python -m tools.icr.eval                  # dev corpus (crops cached by tools/icr/corpus.py)
-    .venv/bin/python -m tools.icr.eval --synthetic 300  # fields written in fonts held out of training
+    .venv/bin/python -m tools.icr.evaluate                  # dev corpus (crops cached by tools/icr/corpus.py)
+    .venv/bin/python -m tools.icr.evaluate --synthetic 300  # fields written in fonts held out of training
 
 Both go through intake's own path from a zone's crop: cutting, the model, each kind's
 rules and the proof (``intake.routing.fields.prove``). The dev corpus is written in fonts
