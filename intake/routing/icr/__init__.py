@@ -30,6 +30,7 @@ _SINGLE_LINE = {
 
 
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
+_JOIN_ROUNDS = 3
 
 
 @cache
@@ -51,19 +52,35 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader) -> tuple[list[Glyph], l
     found = _slots(glyphs, reader)
     heights = [g.image.shape[0] for g in glyphs if g.mark is None]
     height = float(np.median(heights)) if heights else 0.0
-    k = 0
-    while k < len(glyphs) - 1:
-        a, b = glyphs[k], glyphs[k + 1]
-        if a.mark or b.mark or b.space_before or max(a.right, b.right) - min(a.left, b.left) > 0.9 * height:
+    for _round in range(_JOIN_ROUNDS):  # a letter in three strokes takes two rounds
+        pairs = {
+            k: glyphs[k].joined(glyphs[k + 1])
+            for k in range(len(glyphs) - 1)
+            if _joinable(glyphs[k], glyphs[k + 1], height)
+        }
+        if not pairs:
+            break
+        read = dict(zip(pairs, _slots(list(pairs.values()), reader), strict=True))
+        out_glyphs, out_found, k = [], [], 0
+        while k < len(glyphs):
+            joined = read.get(k)
+            if joined and max(joined.values()) > max(max(found[k].values()), max(found[k + 1].values())) + _JOIN_MARGIN:
+                out_glyphs.append(pairs[k])
+                out_found.append(joined)
+                k += 2
+                continue
+            out_glyphs.append(glyphs[k])
+            out_found.append(found[k])
             k += 1
-            continue
-        pair = a.joined(b)
-        (joined,) = _slots([pair], reader)
-        if max(joined.values()) > max(max(found[k].values()), max(found[k + 1].values())) + _JOIN_MARGIN:
-            glyphs[k : k + 2], found[k : k + 2] = [pair], [joined]
-        else:
-            k += 1
+        if len(out_glyphs) == len(glyphs):
+            break
+        glyphs, found = out_glyphs, out_found
     return glyphs, found
+
+
+def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
+    """Two neighbours narrow enough together to be one character, with no space or mark between."""
+    return not (a.mark or b.mark or b.space_before) and max(a.right, b.right) - min(a.left, b.left) <= 0.9 * height
 
 
 def _slots(glyphs: list[Glyph], reader: CellReader) -> list[Slot]:
