@@ -126,14 +126,35 @@ def test_postal_code_and_municipality_prove_each_other(postal: str, municipality
 
 
 def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
-    unclear = FieldReading("28100", 0.7, (("28100", 0.7), ("28400", 0.3)), "28100", "not clear")
+    """28100 and 28130 are both Pori: the municipality cannot tell them apart."""
+    unclear = FieldReading("28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear")
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear),
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear("PORI")),
     }
     values = prove(readings)
     assert values["postal_code"].valid is None and values["municipality"].valid is None
-    assert values["postal_code"].candidates == ("28100", "28400")
+    assert values["postal_code"].candidates == ("28100", "28130")
+
+
+@pytest.mark.parametrize(
+    ("postal", "written", "value", "valid"),
+    [
+        ((("20100", 0.6), ("28100", 0.4)), "PORI", "28100", True),  # only 28100 lies in Pori
+        ((("20100", 0.9), ("28100", 0.1)), "PORI", "20100", None),  # 28100 is no real contender
+    ],
+    ids=["municipality-decides", "long-shot-not-taken"],
+)
+def test_the_written_municipality_chooses_among_the_postal_codes_read(
+    postal: tuple, written: str, value: str, valid: bool | None
+) -> None:
+    reading = FieldReading(postal[0][0], postal[0][1], postal, postal[0][0], "two contenders")
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), reading),
+        "municipality": (_zone("municipality", FieldKind.TEXT), _clear(written)),
+    }
+    values = prove(readings)
+    assert values["postal_code"].value == value and values["postal_code"].valid is valid
 
 
 @pytest.mark.parametrize(("birth", "valid"), [("01.05.1994", True), ("02.05.1994", None)], ids=["same", "other"])
