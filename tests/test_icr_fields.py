@@ -108,7 +108,7 @@ def _zone(name: str, kind: FieldKind) -> Zone:
 
 
 def _clear(value: str) -> FieldReading:
-    return FieldReading(value, 0.999, ((value, 0.999),), value, "clear", clear=True)
+    return FieldReading(value, 0.999, ((value, 0.999),), value, "clear", clear=True, sound=frozenset({value}))
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,9 @@ def test_postal_code_and_municipality_prove_each_other(postal: str, municipality
 
 def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
     """28100 and 28130 are both Pori: the municipality cannot tell them apart."""
-    unclear = FieldReading("28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear")
+    unclear = FieldReading(
+        "28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear", sound=frozenset({"28100", "28130"})
+    )
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear),
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear("PORI")),
@@ -148,7 +150,8 @@ def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
 def test_the_written_municipality_chooses_among_the_postal_codes_read(
     postal: tuple, written: str, value: str, valid: bool | None
 ) -> None:
-    reading = FieldReading(postal[0][0], postal[0][1], postal, postal[0][0], "two contenders")
+    sound = frozenset(code for code, _ in postal)
+    reading = FieldReading(postal[0][0], postal[0][1], postal, postal[0][0], "two contenders", sound=sound)
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), reading),
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear(written)),

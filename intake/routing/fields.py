@@ -104,7 +104,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
     The pair is read as one: among the two fields' candidates, the pairs whose postal code
     lies in the written municipality (Posti's table) compete, and the best must hold
     ACCEPT_POSTERIOR of them, each half being a real contender of its own field
-    (``_CONTENDER``). The winning pair replaces the fields' readings: the rule chose it
+    (``_contender``). The winning pair replaces the fields' readings: the rule chose it
     among what was read, as the check character does for a henkilötunnus.
     """
     agreed = set()
@@ -117,13 +117,14 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
             (code, place, p * q)
             for code, p in postal.candidates
             for place, q in pair[1].candidates
-            if p >= _CONTENDER and q >= _CONTENDER and _same_place(code, place)
+            if _same_place(code, place)
         ]
-        total = sum(w for _, _, w in joint)
         if not joint:
             continue
+        total = sum(w for _, _, w in joint)
         code, place, weight = max(joint, key=lambda item: item[2])
-        if weight / total >= decode.ACCEPT_POSTERIOR:
+        contender = _contender(postal, code) and _contender(pair[1], place)
+        if contender and weight / total >= decode.ACCEPT_POSTERIOR:
             readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
             readings[f"{prefix}municipality"] = (
                 pair[0],
@@ -131,6 +132,12 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
             )
             agreed |= {name, f"{prefix}municipality"}
     return agreed
+
+
+def _contender(reading: FieldReading, value: str) -> bool:
+    """A reading of its own field in its own right: a real share of it, no character a long shot."""
+    share = dict(reading.candidates).get(value, 0.0)
+    return share >= _CONTENDER and value in reading.sound
 
 
 def _same_place(code: str, name: str) -> bool:

@@ -123,11 +123,11 @@ def start_from(model, onnx_path: Path) -> None:
                 fc2.bias[CLASSES.index(char)] = float(vectors[1][old])
 
 
-def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None):
+def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None, threads: int = 2):
     import torch
 
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     model = network()
     if init is not None:
         start_from(model, init)
@@ -141,6 +141,8 @@ def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | Non
         order = torch.randperm(len(tx))
         total = 0.0
         for i in range(0, len(order), 256):
+            if i % (256 * 100) == 0:
+                print(f"  batch {i // 256} of {len(order) // 256 + 1}", flush=True)
             idx = order[i : i + 256]
             opt.zero_grad()
             loss = loss_fn(model(tx[idx]), ty[idx])
@@ -188,6 +190,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--init", type=Path, help="start from this exported model (.onnx with its .json)")
     parser.add_argument("--mnist-copies", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=2, help="1 when the cores are shared: two threads wait on each other")
     parser.add_argument("--validation", type=Path, default=CACHE / "validation.npz")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -217,7 +220,7 @@ def main() -> None:
         f"{len(x)} training samples, {len(vx)} held-out font samples ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    model = train(x, y, args.epochs, args.seed, args.init)
+    model = train(x, y, args.epochs, args.seed, args.init, args.threads)
     vlogits = predict(model, vx)
     temperature = fit_temperature(vlogits, vy)
     mnist_acc = float((predict(model, tx).argmax(1) == ty).mean())

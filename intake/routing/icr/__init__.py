@@ -12,6 +12,7 @@ from intake.routing.icr.decode import FieldReading, Slot, slots
 from intake.routing.icr.line import Glyph, split_lines
 from intake.routing.icr.model import CellReader, CellReading, IcrModelError
 from intake.routing.templates import FieldKind, Zone
+from intake.units import px_per_mm
 
 __all__ = [
     "CellReader", "CellReading", "Comb", "FieldReading", "Glyph", "IcrModelError",
@@ -31,6 +32,7 @@ _SINGLE_LINE = {
 
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
+_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height
 
 
 @cache
@@ -43,13 +45,13 @@ def is_municipality(zone: Zone) -> bool:
     return zone.kind == FieldKind.TEXT and zone.name.endswith("municipality")
 
 
-def read_glyphs(glyphs: list[Glyph], reader: CellReader) -> tuple[list[Glyph], list[Slot]]:
+def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = True) -> tuple[list[Glyph], list[Slot]]:
     """The model's alternatives for each glyph (marks keep their own reading).
 
     Some hands draw a letter in strokes that do not touch (an N as three lines): two narrow
     neighbours are read as one character when the model is surer of the pair than of either.
     """
-    found = _slots(glyphs, reader)
+    found = _slots(glyphs, reader, capitals)
     heights = [g.image.shape[0] for g in glyphs if g.mark is None]
     height = float(np.median(heights)) if heights else 0.0
     for _round in range(_JOIN_ROUNDS):  # a letter in three strokes takes two rounds
@@ -60,7 +62,7 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader) -> tuple[list[Glyph], l
         }
         if not pairs:
             break
-        read = dict(zip(pairs, _slots(list(pairs.values()), reader), strict=True))
+        read = dict(zip(pairs, _slots(list(pairs.values()), reader, capitals), strict=True))
         out_glyphs, out_found, k = [], [], 0
         while k < len(glyphs):
             joined = read.get(k)
@@ -83,9 +85,20 @@ def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
     return not (a.mark or b.mark or b.space_before) and max(a.right, b.right) - min(a.left, b.left) <= 0.9 * height
 
 
-def _slots(glyphs: list[Glyph], reader: CellReader) -> list[Slot]:
+def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
+    """A box holding only a short flat stroke holds a hyphen: scaled up to the model's size a
+    dash is just a bar, and the model spreads it over - + and E; its shape says it plainly."""
+    ys, xs = np.nonzero(image < 255)
+    if not ys.size:
+        return slot
+    height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
+    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > 1.5 * height else slot
+
+
+def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:
     readings = reader.read([g.image for g in glyphs])
-    return [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, slots(readings, reader.classes), strict=True)]
+    found = slots(readings, reader.classes, capitals=capitals)
+    return [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, found, strict=True)]
 
 
 def read_zone(warped: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | None = None) -> FieldReading:
@@ -99,13 +112,17 @@ def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | No
     if zone.cells:
         comb = split_comb(crop, zone.cells, (zone.box[2], zone.box[3]), dpi)
         cells = reader.read(comb.cells)
-        boxes = [{} if cell.blank else s for cell, s in zip(cells, slots(cells, reader.classes), strict=True)]
+        boxes = [
+            {} if cell.blank else _dash(image, s, zone.box[3] * px_per_mm(dpi))
+            for image, cell, s in zip(comb.cells, cells, slots(cells, reader.classes), strict=True)
+        ]
         if zone.kind == FieldKind.HETU:
             return rules.read_hetu(boxes)
         glyphs = [Glyph(image, 0, 0, False) for image, box in zip(comb.cells, boxes, strict=True) if box]
         return _by_kind(zone, [(glyphs, [b for b in boxes if b])])
     lines = split_lines(crop, (zone.box[2], zone.box[3]), dpi)
-    return _by_kind(zone, [read_glyphs(line, reader) for line in lines])
+    capitals = zone.kind != FieldKind.EMAIL
+    return _by_kind(zone, [read_glyphs(line, reader, capitals=capitals) for line in lines])
 
 
 def _by_kind(zone: Zone, lines: list[tuple[list[Glyph], list[Slot]]]) -> FieldReading:

@@ -179,4 +179,9 @@ def _cell(
         inside[i] = box[0] < x + w / 2 < box[1]
     keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
-    return np.where(keep, grey, np.uint8(255))
+    # Back to the box's own width (or the character's, if wider): blank and speck tests
+    # downstream are relative to the image's size.
+    cols = np.flatnonzero(keep.any(axis=0))
+    x0 = min(box[0], int(cols[0])) if cols.size else box[0]
+    x1 = max(box[1], int(cols[-1]) + 1) if cols.size else box[1]
+    return np.where(keep, grey, np.uint8(255))[:, x0:x1]

@@ -40,15 +40,20 @@ class FieldReading:
     raw: str  # each character's most probable reading, rules ignored ("?" for a blank box)
     reason: str
     clear: bool = False  # the value clearly wins and passes the kind's rules: half of a proof
+    sound: frozenset[str] = frozenset()  # candidates none of whose characters is a long shot (MIN_CELL)
 
 
-def slots(cells: Sequence[CellReading], classes: Sequence[str]) -> list[dict[str, float]]:
-    """Each character's alternatives with letter case folded (people mix cases in block capitals)."""
+def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: bool = True) -> list[dict[str, float]]:
+    """Each character's alternatives with letter case folded (people mix cases in block capitals).
+
+    In a field written in capitals a lone upright stroke is an I, not a lower-case l; in an
+    e-mail address (``capitals`` False) it is an l.
+    """
     out = []
     for cell in cells:
         probs: dict[str, float] = {}
         for cls, p in zip(classes, np.asarray(cell.probabilities, float), strict=True):
-            key = cls.upper()
+            key = "I" if capitals and cls == "l" else cls.upper()
             probs[key] = probs.get(key, 0.0) + float(p)
         out.append(probs)
     return out
@@ -104,14 +109,19 @@ def decide(
     candidates = tuple((show(text), round(p, 4)) for text, p in ranked[:_CANDIDATES])
     if max(s for s, _ in scored) < best_score + math.log(PLAUSIBLE):
         return FieldReading(None, 0.0, candidates, raw, "the readings that pass the rules are unlikely")
+    sound = frozenset(show(text) for text, _ in ranked[:_CANDIDATES] if weakest(text) >= MIN_CELL)
     low = weakest(best)
     if posterior < ACCEPT_POSTERIOR:
         return FieldReading(
-            show(best), posterior, candidates, raw, f"best reading only {posterior:.3f} of the valid ones"
+            show(best), posterior, candidates, raw, f"best reading only {posterior:.3f} of the valid ones", sound=sound
         )
     if low < MIN_CELL:
-        return FieldReading(show(best), posterior, candidates, raw, f"a character of the best reading has p={low:.2f}")
-    return FieldReading(show(best), posterior, candidates, raw, "clear winner among valid readings", clear=True)
+        return FieldReading(
+            show(best), posterior, candidates, raw, f"a character of the best reading has p={low:.2f}", sound=sound
+        )
+    return FieldReading(
+        show(best), posterior, candidates, raw, "clear winner among valid readings", clear=True, sound=sound
+    )
 
 
 def decode(

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from stdnum import iban as stdnum_iban
 from stdnum.fi import hetu as stdnum_hetu
@@ -79,29 +80,40 @@ def _best(slot: Slot) -> str:
     return max(slot, key=lambda c: slot[c]) if slot else "?"
 
 
+def _no_dots(glyphs: Sequence[Glyph], reading: FieldReading) -> FieldReading:
+    """A code holds no full stops: one seen means a character fell apart when cut, so a clear
+    reading of what is left is not clear at all (a 3 whose lower bow came off reads as 2)."""
+    if any(g.mark in (".", ",") for g in glyphs):
+        reason = "a dot where the code has none: a character may be cut"
+        return replace(reading, clear=False, sound=frozenset(), reason=reason)
+    return reading
+
+
 def read_postal(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     """Five digits that Posti has as a postal code."""
-    return decode(_solid(glyphs, slots), [DIGITS] * 5, lambda text: postal_area(text) is not None)
+    return _no_dots(glyphs, decode(_solid(glyphs, slots), [DIGITS] * 5, lambda text: postal_area(text) is not None))
 
 
 def read_ytunnus(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     """Business ID: seven digits, a hyphen, the mod 11 check digit."""
-    return decode(
+    reading = decode(
         _solid(glyphs, slots),
         [DIGITS] * 8,
         lambda text: stdnum_ytunnus.is_valid(f"{text[:7]}-{text[7]}"),
         show=lambda text: f"{text[:7]}-{text[7]}",
     )
+    return _no_dots(glyphs, reading)
 
 
 def read_iban(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     """A Finnish IBAN: FI, two check digits, 14 digits; mod 97 must hold."""
-    return decode(
+    reading = decode(
         _solid(glyphs, slots),
         ["F", "I", *[DIGITS] * 16],
         stdnum_iban.is_valid,
         show=lambda text: stdnum_iban.format(text),
     )
+    return _no_dots(glyphs, reading)
 
 
 def _date_ok(day: str, month: str, year: str) -> bool:
@@ -156,7 +168,7 @@ def read_phone(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     def show(text: str) -> str:
         return "".join((" " if i in spaces else "") + c for i, c in enumerate(text))
 
-    return decode([s for _, s in kept], allowed, lambda text: bool(_PHONE.match(text)), show=show)
+    return _no_dots(glyphs, decode([s for _, s in kept], allowed, lambda text: bool(_PHONE.match(text)), show=show))
 
 
 def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
