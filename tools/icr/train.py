@@ -190,7 +190,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--init", type=Path, help="start from this exported model (.onnx with its .json)")
     parser.add_argument("--mnist-copies", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=2, help="1 when the cores are shared: two threads wait on each other")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="1 when the cores are shared: two threads wait on each other"
+    )
     parser.add_argument("--validation", type=Path, default=CACHE / "validation.npz")
     args = parser.parse_args()
     started = time.perf_counter()

@@ -27,7 +27,8 @@ HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
 EARLIEST_YEAR = 1900  # dates on these forms: births, moves, periods, signatures
 LATEST_YEARS_AHEAD = 10
 _MARKS = ".,-"
-_MIXED = 15.0  # log-odds by which a mixed letters-and-digits word must beat a pure one
+_MIXED = 15.0
+_EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters  # log-odds by which a mixed letters-and-digits word must beat a pure one
 _EMAIL_CHARS = LETTERS[:26] + DIGITS + "._-@+"
 _PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
 _EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
@@ -185,7 +186,11 @@ def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
 def read_email(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     """An e-mail address: one @, a domain with a dot; lower case."""
     allowed = [_MARKS if g.mark else _EMAIL_CHARS for g in glyphs]
-    marked = [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, slots, strict=True)]
+    # Addresses are names: a written O, I or S is far likelier a letter than 0, 1 or 5.
+    marked = [
+        {g.mark: 1.0} if g.mark else {c: p * (_EMAIL_DIGIT_PRIOR if c in DIGITS else 1.0) for c, p in s.items()}
+        for g, s in zip(glyphs, slots, strict=True)
+    ]
     return decode(marked, allowed, lambda text: bool(_EMAIL.match(text)), show=str.lower)
 
 
