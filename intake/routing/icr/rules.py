@@ -231,8 +231,13 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
 
 
 def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
-    """A municipality's name, Finnish or Swedish, chosen from the list by the characters read."""
-    chars = [(g, s) for g, s in zip(glyphs, slots, strict=True)]
+    """A municipality's name, Finnish or Swedish, chosen from the list by the characters read.
+
+    A name has no digits, and a hand-printed 0 or 1 is the same drawing as O or I: their
+    share goes to the letter.
+    """
+    chars = [(g, _as_letters(s)) for g, s in zip(glyphs, slots, strict=True)]
+    slots = [s for _, s in chars]
     scored = []
     for name in _names():
         letters = name.replace(" ", "")
@@ -254,6 +259,13 @@ def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldRe
     if reading.value is None:  # not a name on the list: what was read, for a person to check
         return FieldReading(read_text([(glyphs, slots)]).value, 0.0, reading.candidates, raw, reading.reason)
     return reading
+
+
+def _as_letters(slot: Slot) -> Slot:
+    folded = dict(slot)
+    for digit, letter in (("0", "O"), ("1", "I")):
+        folded[letter] = folded.get(letter, 0.0) + folded.pop(digit, 0.0)
+    return folded
 
 
 def _names() -> list[str]:
