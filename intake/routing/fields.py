@@ -103,7 +103,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
 
     The pair is read as one: among the two fields' candidates, the pairs whose postal code
     lies in the written municipality (Posti's table) compete, and the best must hold
-    ACCEPT_POSTERIOR of them, each half being a real contender of its own field
+    PAIR_POSTERIOR of them, each half being a real contender of its own field
     (``_contender``). The winning pair replaces the fields' readings: the rule chose it
     among what was read, as the check character does for a henkilötunnus.
     """
@@ -124,7 +124,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
         total = sum(w for _, _, w in joint)
         code, place, weight = max(joint, key=lambda item: item[2])
         contender = _contender(postal, code) and _contender(pair[1], place)
-        if contender and weight / total >= decode.ACCEPT_POSTERIOR:
+        if contender and weight / total >= decode.PAIR_POSTERIOR:
             readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
             readings[f"{prefix}municipality"] = (
                 pair[0],

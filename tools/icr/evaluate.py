@@ -80,7 +80,7 @@ def sweep(args: argparse.Namespace, reader: CellReader) -> None:
 
     forms = synthetic.documents(args.synthetic, args.seed) if args.synthetic else corpus_documents()
     for threshold in args.accept:
-        decode.ACCEPT_POSTERIOR = threshold
+        decode.ACCEPT_POSTERIOR = decode.PAIR_POSTERIOR = threshold
         table = score(forms, reader)
         accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
         wrong = {k: r["wrong"] for k, r in table.items() if r["wrong"] and k != "postal+municipality"}
