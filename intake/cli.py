@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
-from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.desk.commands import add_commands
+from intake.errors import ConfigError, EnvironmentProblem, IntakeError, ReviewError, TemplateError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 
@@ -88,16 +89,18 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
     from intake.pipeline import process
     from intake.progress import ProgressLine
+    from intake.store import open_store
 
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
+    store = None if args.dry_run else open_store(config)
     keep = Path(args.keep_work) if args.keep_work else None
     rejected = held = 0
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         files = [Path(p) for p in args.files]
         for result in process(
-            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update
+            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update, store=store
         ):
             _report(result, as_json=args.json)
             rejected += result.rejection is not None
@@ -115,6 +118,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
+    from intake.store import open_store
     from intake.watch import watch
 
     config = _load_config(args)
@@ -124,7 +128,7 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
     dispatcher = Dispatcher(config)
     interval = args.interval if args.interval is not None else config.watch.interval_s
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
-                    once=args.once, send=not args.no_send)  # fmt: skip
+                    once=args.once, send=not args.no_send, store=open_store(config))  # fmt: skip
     print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
     if summary.states["quarantine"]:
         return ExitCode.REJECTED
@@ -219,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"intake {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Callable[[argparse.Namespace], ExitCode], help: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help, description=help, epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         _common(command)
@@ -261,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    add_commands(sub, add, _common)
     return parser
 
 
@@ -278,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvironmentProblem as exc:
         log.error("%s", exc)
         return ExitCode.ENVIRONMENT
+    except ReviewError as exc:
+        log.error("%s", exc)
+        return ExitCode.USAGE
     except IntakeError as exc:
         log.error("%s", exc)
         return ExitCode.SOFTWARE

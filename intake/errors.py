@@ -10,6 +10,8 @@ IntakeError
 │   └── LimitExceeded            too many pages, too many pixels, too slow
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                a form template is invalid
+├── StoreError                   the document store cannot be opened, read or written
+│   └── ReviewError              a desk action cannot be done (unknown document, not held, bad value)
 └── TransportError
     ├── PackageError
     ├── OutboxError
@@ -80,6 +82,18 @@ class TemplateError(IntakeError):
     def __init__(self, message: str, *, template: str | None = None) -> None:
         self.template = template
         super().__init__(f"template {template}: {message}" if template else message)
+
+
+class StoreError(IntakeError):
+    """The document store cannot be opened, read or written."""
+
+
+class ReviewError(StoreError):
+    """A desk action cannot be done: the document is unknown or not held, or a value is wrong."""
+
+    def __init__(self, message: str, *, document: str | None = None) -> None:
+        self.document = document
+        super().__init__(message)
 
 
 class TransportError(IntakeError):

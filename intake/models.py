@@ -93,6 +93,7 @@ class PageAnalysis:
     archive_dpi: int
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     separator: bool = False  # a separator sheet: it ends a document and is dropped
+    crops: dict[str, Path] = field(default_factory=dict)  # each field's box as an image, in the work folder
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Document:
     reason: str | None = None
     route: Route | None = None
     package_id: str | None = None
+    store_id: str | None = None  # the document's id in the store (random), for the desk and 'intake review'
 
     @property
     def page_numbers(self) -> list[int]:
@@ -150,6 +152,7 @@ class Document:
             "separator_pages": list(self.separator_pages),
             "reason": self.reason,
             "package": self.package_id,
+            "stored": self.store_id,
         }
 
 

@@ -29,7 +29,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake.config import Config
 from intake.delivery import Dispatcher
@@ -37,6 +37,9 @@ from intake.durable import fsync_dir, sha256_file, write_durably
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
 from intake.spool import safe_suffix
+
+if TYPE_CHECKING:
+    from intake.store.api import Store
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +120,12 @@ def _summary(doc: Document) -> dict[str, Any]:
 class Watcher:
     """Polls ``folder``, claims complete files and hands them through the pipeline."""
 
-    def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None) -> None:
+    def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None,
+                 store: Store | None = None) -> None:  # fmt: skip
         self.folder = folder
         self.pipeline = pipeline
         self.dispatcher = dispatcher
+        self.store = store  # every document, routed or held, is kept here for the desk
         self.processing = folder / ".intake" / "processing"
         self.processing.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(folder / ".intake" / "journal.sqlite")
@@ -184,14 +189,17 @@ class Watcher:
         for doc in result.documents:
             if doc.status is Status.QUEUED:
                 self._enqueue(doc, sha256)
+            if self.store is not None:
+                doc.store_id = self.store.keep(doc)
         held = any(doc.status is not Status.QUEUED for doc in result.documents)
         # What was read stays out of the result file: it rests beside the scan in plain
         # text, and the advisor and the agency get the fields from intake, not from here.
         outcome = {"documents": [_summary(doc) for doc in result.documents]}
         self._settle(result.path, sha256, "review" if held else "done", outcome)
         for page in result.pages or []:
-            if page.archive_path is not None:
-                page.archive_path.unlink(missing_ok=True)
+            for image in (page.archive_path, *page.crops.values()):
+                if image is not None:
+                    image.unlink(missing_ok=True)
 
     def _enqueue(self, doc: Document, sha256: str) -> None:
         key = f"{sha256}:{','.join(map(str, doc.page_numbers))}"
@@ -253,13 +261,13 @@ class _Stop:
 
 
 def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interval: float,
-          once: bool = False, send: bool = True) -> Summary:  # fmt: skip
+          once: bool = False, send: bool = True, store: Store | None = None) -> Summary:  # fmt: skip
     """Run the hot folder until stopped (or, with ``once``, over what is there now)."""
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with tempfile.TemporaryDirectory(prefix="intake-watch-") as work, Pipeline(config, work=Path(work)) as pipeline:
-            watcher = Watcher(folder, pipeline, dispatcher=dispatcher)
+            watcher = Watcher(folder, pipeline, dispatcher=dispatcher, store=store)
             resumed = watcher.pending()
             watcher.handle(resumed)
             watcher.poll()
