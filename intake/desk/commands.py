@@ -138,11 +138,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from intake.desk.users import add_user
     from intake.store import open_store
 
     config = configuration.load(args.config)
     open_store(config)
+    from intake.desk.users import add_user  # Django's user model exists once the store is set up
+
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
     add_user(args.name, password, role=args.role, language=args.language)
     print(f"{args.name}  {args.role}  {args.language}")

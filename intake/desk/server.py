@@ -32,6 +32,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
     from waitress import create_server
 
     app = application(config)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a busy moment is not worth a warning a line
     server = create_server(app, host=host or config.desk.host, port=port or config.desk.port, threads=4,
                            ident="intake")  # fmt: skip
     thread = threading.Thread(target=server.run, name="desk-http", daemon=True)

@@ -26,6 +26,7 @@ _desk = [
     path("admin/rules", admin.rules, name="rules"),
     path("admin/audit", admin.audit, name="audit"),
     path("language", views.language, name="language"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
 urlpatterns = [

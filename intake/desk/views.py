@@ -32,6 +32,7 @@ from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.desk.middleware import SIGNED_IN_AT
 from intake.desk.users import is_advisor
+from intake.desk.words import STATES
 from intake.durable import write_durably
 from intake.errors import ReviewError
 from intake.places import all_municipalities
@@ -45,6 +46,7 @@ from intake.store.resolve import Desk
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png")
+KEY_FIELDS = ("last_name", "first_name", "hetu", "ytunnus", "company")  # enough to tell customers apart at a glance
 
 
 @receiver(user_logged_in)
@@ -88,6 +90,7 @@ class Row:
     reasons: list[Any]
     delivery: Delivery | None
     thumbnail: int | None  # position of the first kept page
+    key: list[str]  # the key fields' values, for the advisor's screen only
 
 
 def deliveries(store: Store, dispatcher: Dispatcher) -> dict[str, Delivery]:
@@ -105,7 +108,9 @@ def _rows(found: Any) -> list[Row]:
     for stored in found[:200]:
         first = stored.pages.filter(dropped=False).first()
         reasons = held_reasons(stored, current.store, current.templates, current.config)
-        rows.append(Row(stored, reasons, sent.get(stored.package_id or ""), first.position if first else None))
+        key = {f.name: f.value for f in stored.fields.filter(name__in=KEY_FIELDS) if f.value}
+        rows.append(Row(stored, reasons, sent.get(stored.package_id or ""), first.position if first else None,
+                        [key[name] for name in KEY_FIELDS if name in key]))  # fmt: skip
     return rows
 
 
@@ -122,6 +127,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "desk/index.html", {"rows": _rows(found), "query": query})
 
 
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=204)
+
+
 @advisor
 @require_GET
 def rows(request: HttpRequest) -> HttpResponse:
@@ -133,10 +143,12 @@ def rows(request: HttpRequest) -> HttpResponse:
 @require_GET
 def status(request: HttpRequest) -> JsonResponse:
     """Ids, states and delivery states of today's documents: nothing personal."""
-    return JsonResponse({"documents": [
-        {"id": str(row.stored.id), "state": row.stored.state, "delivery": row.delivery.state if row.delivery else None}
-        for row in _rows(_today_and_held(desk().store))
-    ]})  # fmt: skip
+    found = []
+    for row in _rows(_today_and_held(desk().store)):
+        delivery = row.delivery.state if row.delivery else None
+        found.append({"id": str(row.stored.id), "state": row.stored.state, "delivery": delivery,
+                      "delivery_label": str(STATES.get(delivery, delivery)) if delivery else None})  # fmt: skip
+    return JsonResponse({"documents": found})
 
 
 @advisor

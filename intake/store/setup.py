@@ -139,7 +139,7 @@ def django_settings(config: Config) -> dict[str, Any]:
         "CSRF_COOKIE_SAMESITE": "Strict",
         "X_FRAME_OPTIONS": "DENY",
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
-        "SECURE_REFERRER_POLICY": "no-referrer",
+        "SECURE_REFERRER_POLICY": "same-origin",  # no-referrer makes Chromium send Origin: null, which CSRF refuses
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 5 * 1024 * 1024,
         "FILE_UPLOAD_MAX_MEMORY_SIZE": 5 * 1024 * 1024,
         "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",

@@ -26,7 +26,7 @@ function refreshDelivery() {
     const found = (await answer.json()).documents.find((d) => d.id === cell.dataset.id);
     if (found && found.delivery && cell.dataset.state !== found.delivery) {
       cell.dataset.state = found.delivery;
-      cell.textContent = found.delivery;
+      cell.textContent = found.delivery_label;
     }
   }, REFRESH_MS);
 }
