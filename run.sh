@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-swe tesseract-ocr-eng tesseract-ocr-osd
-              poppler-utils openssl python3 python3-venv make
-              chromium chromium-driver)  # chromium: the desk's end-to-end tests (Selenium)
+# chromium and chromium-driver: the desk's end-to-end tests (Selenium drives Debian's browser).
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-swe tesseract-ocr-eng
+              poppler-utils openssl python3 python3-venv make chromium chromium-driver)
 VENV=.venv
 
 install_system() {

@@ -43,6 +43,7 @@ def process(
     work: Path,
     keep_work: Path | None = None,
     progress: Progress | None = None,
+    quarantine: bool = True,
     store: Store | None = None,
 ) -> Iterator[FileResult]:
     """capture → ocr → routing → transport, file by file.
@@ -51,9 +52,11 @@ def process(
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
     routed document is packaged into the durable outbox, and every document (routed or
     held) is kept in the store for the desk, before its file's result is yielded.
-    Without a dispatcher (``--dry-run``) nothing is queued; without a store nothing kept.
+    Without a dispatcher (``--dry-run``) nothing is queued; without ``quarantine`` a
+    rejected file is reported but not copied to the spool's quarantine; without a store
+    nothing is kept.
     """
-    with Pipeline(config, work=work, keep_work=keep_work) as pipeline:
+    with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
             for document in result.documents:
                 if document.status is Status.QUEUED and dispatcher is not None:
@@ -71,7 +74,8 @@ def analyse_page(
     started = time.perf_counter()
     image, dpi = capture.load_page(source, number, config.capture)
     keep = capture.Keep(keep_work, f"{source.sha256[:16]}-p{number:04d}") if keep_work else None
-    page = capture.clean(image, dpi, number=number, config=config.capture, tesseract=config.ocr.tesseract, keep=keep)
+    engine = config.ocr.engine()
+    page = capture.clean(image, dpi, number=number, config=config.capture, engine=engine, keep=keep)
     seconds["capture"] = time.perf_counter() - started
     archive = work / f"{source.sha256[:16]}-p{number:04d}.png"
     if page.blank or page.separator:
@@ -80,7 +84,7 @@ def analyse_page(
             page.flags, {}, {}, None, page.archive_dpi, seconds, separator=page.separator,
         )  # fmt: skip
     templates = load_templates(config.routing.templates)
-    found = recognise(page, templates, lang=config.ocr.lang, tesseract=config.ocr.tesseract)
+    found = recognise(page, templates, engine=engine)
     seconds.update(found.seconds)
     if found.turned:
         page.image = page.image.rotate(found.turned)
@@ -133,9 +137,11 @@ def workers(config: Config) -> int:
 class Pipeline:
     """Runs files through the stages with a pool of page workers."""
 
-    def __init__(self, config: Config, *, work: Path, keep_work: Path | None = None) -> None:
+    def __init__(self, config: Config, *, work: Path, keep_work: Path | None = None, quarantine: bool = True) -> None:
         self.config = config
         self.work = work
+        self.quarantine = quarantine
+        self._submitted = 0  # each submission works in a folder of its own: the same scan twice never collides
         self.keep_work = keep_work  # --keep-work: every capture stage's image per page
         self.templates = load_templates(config.routing.templates)
         self._pool = _pool(config)
@@ -179,8 +185,10 @@ class Pipeline:
             yield result
 
     def _submit(self, source: SourceFile) -> list[Future[PageAnalysis]]:
+        self._submitted += 1
+        work = self.work / f"{self._submitted:06d}"
         return [
-            self._pool.submit(analyse_page, source, number, self.config, self.work, self.keep_work)
+            self._pool.submit(analyse_page, source, number, self.config, work, self.keep_work)
             for number in range(1, source.page_count + 1)
         ]
 
@@ -197,7 +205,8 @@ class Pipeline:
 
     def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
         rejection = Rejection(path, sha256, exc.code, str(exc))
-        rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
+        if self.quarantine:
+            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
         # The file's name may carry a customer's name: the log names it by its hash.
         log.warning("rejected file %.12s: %s", sha256 or "(unread)", rejection.reason)
         return rejection

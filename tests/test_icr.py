@@ -19,7 +19,8 @@ from intake.routing.recognise import FIELD_DPI
 from intake.routing.templates import load_templates
 
 CONFIG = CaptureConfig()
-needs_corpus = pytest.mark.skipif(not (CORPUS / "truth.json").exists(), reason=f"no corpus at {CORPUS}")
+# Every test here reads the corpus: the fixture fails the test when it is missing (never skips).
+needs_corpus = pytest.mark.usefixtures("corpus")
 # One or two scans per simulated hand, grey, colour and bilevel, 200 and 300 dpi.
 SCANS = ["scan_0000.tif", "scan_0001.jpg", "scan_0004.png", "scan_0007.pdf", "scan_0014.png", "scan_0015.jpg"]
 
@@ -148,6 +149,6 @@ def test_real_scan_with_a_wrong_check_box_is_not_accepted() -> None:
 
 
 def test_training_script_excludes_the_corpus_fonts() -> None:
-    source = (Path(__file__).parents[1] / "tools" / "train_icr.py").read_text("utf-8")
+    source = (Path(__file__).parents[1] / "tools" / "icr" / "train.py").read_text("utf-8")
     for package in ("humor-sans", "fifthhorseman", "femkeklaver", "bwht"):
         assert f'"{package}"' in source

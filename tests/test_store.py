@@ -41,7 +41,7 @@ def test_process_keeps_each_document_with_pages_crops_and_history(stored_spool: 
         events = db.execute("SELECT who, action FROM store_event").fetchall()
         images = [row[0] for row in db.execute("SELECT image FROM store_storedpage")]
     assert sorted(row[2] for row in documents) == ["oikeusapu-oa1-fi", "ulosotto-uo1-fi"]
-    assert {row[1] for row in documents} == {"held"} and {row[3] for row in documents} == {None}
+    assert {row[1] for row in documents} == {"held"} and {row[4] for row in documents} == {None}
     assert any(UNSURE_HETU_TRUTH in candidates for candidates in hetu)
     assert crops and all((stored_spool / "store" / crop).is_file() for crop in crops)
     assert events == [("intake", "received"), ("intake", "received")]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from intake import config as configuration
-from intake.errors import ReviewError
+from intake.errors import ExitCode, ReviewError
 
 Handler = Callable[[argparse.Namespace], int]
 Adder = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -47,7 +47,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
         else:
             print(f"{row['id']}  {row['state']:<8}  {row['created']}  {row['form'] or '-'}  "
                   f"pages {','.join(map(str, row['pages'])) or '-'}  {row['package'] or ''}".rstrip())  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 def _show(desk: Any, stored: Any) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def cmd_review_show(args: argparse.Namespace) -> int:
     shown = _show(desk, desk.store.get(args.document))
     if args.json:
         print(json.dumps(shown, ensure_ascii=False))
-        return 0
+        return ExitCode.OK
     form = f"{shown['authority'] or '-'} {shown['code'] or ''}  ({shown['form'] or '-'})"
     print(f"{shown['id']}  {shown['state']}  {form}")
     for reason in shown["reasons"]:
@@ -87,7 +87,7 @@ def cmd_review_show(args: argparse.Namespace) -> int:
         print(f"  {name:<28} {value['value'] or '-':<30} {value['confidence']:.2f}{options}{mark}")
     for event in shown["history"]:
         print(f"  {event['at']}  {event['who']}  {event['action']}")
-    return 0
+    return ExitCode.OK
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
@@ -115,18 +115,16 @@ def cmd_review_release(args: argparse.Namespace) -> int:
     print(f"{released.document_id}  queued  package {released.package_id}  {released.route.destination}  "
           f"({released.route.reason})")  # fmt: skip
     if not args.no_send:
-        from intake.cli import ExitCode
-
         report = desk.dispatcher.flush()
         return ExitCode.DELIVERY if report.deferred or report.failed else ExitCode.OK
-    return 0
+    return ExitCode.OK
 
 
 def cmd_review_reject(args: argparse.Namespace) -> int:
     desk = _desk(args)
     desk.reject(args.document, args.reason, who=_who(args))
     print(f"{args.document}  rejected")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -134,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = configuration.load(args.config)
     serve(config, host=args.host, port=args.port)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -147,7 +145,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
     add_user(args.name, password, role=args.role, language=args.language)
     print(f"{args.name}  {args.role}  {args.language}")
-    return 0
+    return ExitCode.OK
 
 
 def add_commands(sub: Any, add: Adder, common: Callable[[argparse.ArgumentParser], None]) -> None:
