@@ -74,9 +74,7 @@ def _merge(current: Desk, doc: str, request: HttpRequest, who: str) -> str:
 
 
 def _release(current: Desk, doc: str, request: HttpRequest, who: str) -> str:
-    released = current.release(doc, who=who)
-    if current.dispatcher is not None:
-        current.dispatcher.flush()
+    released = current.release(doc, who=who)  # 'intake serve' sends it within a second; the page shows when
     return _("Released: package %(package)s to %(destination)s.") % {
         "package": released.package_id[:8], "destination": released.route.destination,
     }  # fmt: skip
@@ -98,7 +96,6 @@ def _retry(current: Desk, doc: str, request: HttpRequest, who: str) -> str:
         raise ReviewError("only a failed delivery can be retried")
     current.dispatcher.outbox.requeue(delivery.item_id, now=dt.datetime.now(dt.UTC))
     current.store.record(stored, who=who, action="retry", item=delivery.item_id)
-    current.dispatcher.flush()
     return _("Queued again.")
 
 

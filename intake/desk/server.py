@@ -17,6 +17,7 @@ from intake.store import open_store
 log = logging.getLogger(__name__)
 
 DESK_POLL_S = 0.5  # the desk's hot folder is polled often: a scan should be on screen within seconds
+SEND_EVERY_S = 1.0  # without a hot folder, released documents still leave within a second
 
 
 def application(config: Config) -> object:
@@ -46,9 +47,18 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
             folder.mkdir(parents=True, exist_ok=True)
             watch(folder, config, dispatcher=Dispatcher(config), interval=DESK_POLL_S, store=open_store(config))
         else:
-            stopped = threading.Event()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stopped.set())
-            stopped.wait()
+            _send_until_stopped(Dispatcher(config))
     finally:
         server.close()
+
+
+def _send_until_stopped(dispatcher: Dispatcher) -> None:
+    """Deliver what the desk released, until SIGTERM or Ctrl-C (the hot folder does this when there is one)."""
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    while not stopped.wait(SEND_EVERY_S):
+        try:
+            dispatcher.flush()
+        except Exception:  # delivery trouble is retried; the desk goes on
+            log.exception("flushing the outbox failed; will retry")
