@@ -203,3 +203,45 @@ def test_upload_goes_to_the_hot_folder_under_a_random_name(fresh: Fresh, tmp_pat
     [landed] = list(hot.iterdir())
     assert re.fullmatch(r"upload-[0-9a-f]{32}\.png", landed.name)
     assert landed.read_bytes() == (corpus / "scan_0004.png").read_bytes()
+
+
+def test_a_failed_delivery_shows_its_reason_and_can_be_retried(desk: Config) -> None:
+    import datetime as dt
+
+    client = _client("maija")
+    doc = _documents(client)["oikeusapu-oa1-fi"]
+    act = f"/documents/{doc}/act"
+    client.post(act, {"action": "municipality", "municipality": "Oulu"})
+    client.post(act, {"action": "release"})
+    outbox = Outbox(desk.transport.spool / "outbox")
+    [item] = outbox.list()
+    outbox.mark_failed(item.id, now=dt.datetime.now(dt.UTC), error="550 5.1.1 no such mailbox", code=550)
+    page = client.get(f"/documents/{doc}").content.decode()
+    assert "epäonnistui" in page and "550 5.1.1 no such mailbox" in page and "Yritä toimitusta uudelleen" in page
+    assert "Lähetysjonossa uudelleen." in client.post(act, {"action": "retry"}, follow=True).content.decode()
+    assert [i.state for i in outbox.list()] == ["queued"]
+    assert "only a failed delivery" in client.post(act, {"action": "retry"}, follow=True).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("posts", "pages", "message"),
+    [
+        ([{"action": "rotate", "page": "1", "degrees": "90"}], 1, "Sivu käännetty."),
+        ([{"action": "rotate", "page": "1", "degrees": "45"}], 1, "90, 180 or 270"),
+        ([{"action": "drop", "page": "1"}], 1, "the last page cannot be dropped"),
+        ([{"action": "merge", "other": "OTHER"}], 2, "Toisen asiakirjan sivut lisätty."),
+        ([{"action": "merge", "other": "OTHER"}, {"action": "split", "page": "2"}], 1, "Asiakirja jaettu"),
+        ([{"action": "form", "form": "no-such-form"}], 1, "unknown form"),
+        ([{"action": "launch-missiles"}], 1, "Tuntematon toiminto."),
+    ],
+    ids=["rotate", "rotate-45", "drop-last", "merge", "merge-split", "unknown-form", "unknown-action"],
+)
+def test_page_and_form_actions(desk: Config, posts: list[dict[str, str]], pages: int, message: str) -> None:
+    client = _client("maija")
+    docs = _documents(client)
+    doc, other = docs["oikeusapu-oa1-fi"], docs["ulosotto-uo1-fi"]
+    for post in posts:
+        page = client.post(f"/documents/{doc}/act", {k: other if v == "OTHER" else v for k, v in post.items()},
+                           follow=True).content.decode()  # fmt: skip
+    assert message in page
+    assert open_store(desk).get(doc).pages.filter(dropped=False).count() == pages
