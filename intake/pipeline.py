@@ -51,17 +51,20 @@ def process(
     Every page is captured, read and recognised in a worker process (``analyse_page``);
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
     routed document is packaged into the durable outbox, and every document (routed or
-    held) is kept in the store for the desk, before its file's result is yielded.
-    Without a dispatcher (``--dry-run``) nothing is queued; without ``quarantine`` a
-    rejected file is reported but not copied to the spool's quarantine; without a store
-    nothing is kept.
+    held) is kept in the store for the desk, before its file's result is yielded; the
+    dispatcher records each step in the audit log. Without a dispatcher (``--dry-run``)
+    nothing is queued or recorded; without ``quarantine`` a rejected file is reported but
+    not copied to the spool's quarantine; without a store nothing is kept.
     """
     with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
-            for document in result.documents:
-                if document.status is Status.QUEUED and dispatcher is not None:
-                    dispatcher.enqueue(document)
-                if store is not None:
+            if dispatcher is not None:
+                dispatcher.scanned(result)  # the audit log: scanned, classified, held
+                for document in result.documents:
+                    if document.status is Status.QUEUED:
+                        dispatcher.enqueue(document)
+            if store is not None:
+                for document in result.documents:
                     document.store_id = store.keep(document)
             yield result
 

@@ -86,6 +86,14 @@ def test_release_needs_the_municipality_then_routes_and_queues(
         ("maija", "release"),
     ]  # fmt: skip
     assert UNSURE_HETU_TRUTH not in json.dumps([e.detail for e in stored.events.all()])  # no values in history
+    log = (config.transport.spool / "audit.log").read_text()
+    desk = [json.loads(line) for line in log.splitlines() if '"who"' in line]
+    assert [(e["action"], e.get("code"), e["who"], e["document"]) for e in desk] == [
+        ("held", "release-refused", "maija", doc), ("corrected", "pick:hetu", "maija", doc),
+        ("corrected", "municipality", "maija", doc), ("released", "release", "maija", doc),
+    ]  # fmt: skip
+    assert desk[-1]["package"] == item.package_id and UNSURE_HETU_TRUTH not in log and "Oulu" not in log
+    assert main(["audit", "verify", "--config", str(config.source)]) == ExitCode.OK
     code, _ = _review(capsys, config.source, "release", doc, "--no-send")
     assert code == ExitCode.USAGE  # released once; not held any more
 

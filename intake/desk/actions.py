@@ -6,7 +6,6 @@ here only the form's fields are taken apart and the outcome told in the user's l
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -86,16 +85,7 @@ def _reject(current: Desk, doc: str, request: HttpRequest, who: str) -> str:
 
 
 def _retry(current: Desk, doc: str, request: HttpRequest, who: str) -> str:
-    from intake.desk.views import deliveries
-
-    stored = current.store.get(doc)
-    if current.dispatcher is None or not stored.package_id:
-        raise ReviewError("nothing to retry")
-    delivery = deliveries(current.store, current.dispatcher).get(stored.package_id)
-    if delivery is None or delivery.state != "failed":
-        raise ReviewError("only a failed delivery can be retried")
-    current.dispatcher.outbox.requeue(delivery.item_id, now=dt.datetime.now(dt.UTC))
-    current.store.record(stored, who=who, action="retry", item=delivery.item_id)
+    current.retry(doc, who=who)
     return _("Queued again.")
 
 

@@ -7,13 +7,14 @@ rules decide again on the corrected document and hands it to the outbox, the onl
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
 from PIL import Image
 
+from intake.audit import Action, AuditLog, Event
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.errors import ReviewError
@@ -28,9 +29,9 @@ from intake.store.models import State, StoredDocument, StoredPage
 log = logging.getLogger(__name__)
 
 
-# Seam for the audit log (intake/audit.py, another branch): called with (action, who, document)
-# after each desk action has been stored; the store's own history already names the advisor.
-AuditHook = Callable[[str, str, StoredDocument], None]
+# The audit log's word for each desk action (the rest are corrections: Action.CORRECTED).
+_AUDITED = {"release": Action.RELEASED, "reject": Action.DISCARDED, "release-refused": Action.HELD,
+            "retry": Action.QUEUED}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,11 @@ class Released:
 class Desk:
     """The advisor's actions on one store, for the command line and the web desk alike."""
 
-    def __init__(self, store: Store, config: Config, *, dispatcher: Dispatcher | None = None,
-                 audit: AuditHook | None = None) -> None:  # fmt: skip
+    def __init__(self, store: Store, config: Config, *, dispatcher: Dispatcher | None = None) -> None:
         self.store = store
         self.config = config
         self.dispatcher = dispatcher
-        self.audit = audit
+        self.audit = AuditLog.for_config(config.transport)
         self.templates = load_templates(config.routing.templates)
 
     def _held(self, document_id: str) -> StoredDocument:
@@ -246,7 +246,22 @@ class Desk:
         stored.save()
         self._record(stored, who=who, action="reject", reason=reason.strip())
 
+    @transaction.atomic
+    def retry(self, document_id: str, /, *, who: str) -> None:
+        """Queue a failed delivery again, once its cause is fixed (a wrong address, a full mailbox)."""
+        stored = self.store.get(document_id)
+        item = next((i for i in self.dispatcher.outbox.list() if i.package_id == stored.package_id), None) \
+            if self.dispatcher is not None and stored.package_id else None  # fmt: skip
+        if item is None or item.state != "failed":
+            raise ReviewError("only a failed delivery can be retried", document=str(stored.id))
+        self.dispatcher.outbox.requeue(item.id, now=dt.datetime.now(dt.UTC))  # type: ignore[union-attr]
+        self._record(stored, who=who, action="retry", item=item.id)
+
     def _record(self, stored: StoredDocument, *, who: str, action: str, **detail: object) -> None:
+        """History in the store (the document's own), then the audit log (the installation's, chained)."""
         self.store.record(stored, who=who, action=action, **detail)
-        if self.audit is not None:
-            self.audit(action, who, stored)
+        kind = _AUDITED.get(action, Action.CORRECTED)
+        code = action if "field" not in detail else f"{action}:{detail['field']}"
+        event = Event(kind, package_id=stored.package_id, form=stored.form_id, rule=stored.rule,
+                      destination=stored.destination, code=code, who=who, document=str(stored.id))  # fmt: skip
+        self.audit.append([event])
