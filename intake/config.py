@@ -205,6 +205,7 @@ class StoreConfig(_Strict):
     )
     folder: Path | None = Field(None, description="page images and field crops; default <spool>/store")
     password_env: str | None = Field(None, description="environment variable holding the database password")
+    keep_days: int = Field(14, ge=1, le=3650, description="days a sent or rejected document's pages and readings stay")
 
     @field_validator("database")
     @classmethod

@@ -177,3 +177,36 @@ def test_dry_run_stores_nothing(tmp_path: Path, corpus: Path, pki: DemoPki) -> N
     config = write_config(tmp_path, pki)
     assert main(["process", "--dry-run", "--config", str(config), str(corpus / OTHER)]) == ExitCode.REVIEW
     assert not (tmp_path / "spool" / "store").exists()
+
+
+def test_finished_documents_are_purged_after_keep_days(fresh: Fresh, capsys: pytest.CaptureFixture[str]) -> None:
+    import datetime as dt
+
+    from intake.delivery import Dispatcher
+    from intake.store.resolve import Desk
+
+    config = fresh()
+    ids = _ids(capsys, config.source)
+    sent, rejected = ids["oikeusapu-oa1-fi"], ids["ulosotto-uo1-fi"]
+    desk = Desk(open_store(config), config, dispatcher=Dispatcher(config))
+    desk.set_municipality(sent, "Oulu", who="maija")
+    released = desk.release(sent, who="maija")
+    desk.reject(rejected, "customer took it back", who="maija")
+    store = desk.store
+    files = [store.image(p.image) for d in (sent, rejected) for p in store.get(d).pages.all()]
+    files += [store.image(f.crop) for d in (sent, rejected) for f in store.get(d).fields.all() if f.crop]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=config.store.keep_days + 1)
+    assert desk.purge(now=later) == 1  # the released one is not sent yet: it stays
+    assert store.get(sent).purged is None and store.get(rejected).purged is not None
+    outbox = desk.dispatcher.outbox  # type: ignore[union-attr]
+    [item] = outbox.list()
+    assert outbox.mark_sending(item.id, now=later)
+    outbox.mark_sent(item.id, now=later)
+    assert desk.purge(now=dt.datetime.now(dt.UTC)) == 0  # sent just now: kept keep_days
+    assert desk.purge(now=later) == 1 and released.package_id == item.package_id
+    assert all(not path.exists() for path in files) and files
+    for document in (sent, rejected):
+        stored = store.get(document)
+        assert stored.purged is not None and stored.municipality is None
+        assert {(f.value, f.crop) for f in stored.fields.all()} == {(None, None)}
+        assert [e.action for e in stored.events.all()][-1] == "purge"  # the history stays

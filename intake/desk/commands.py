@@ -127,6 +127,12 @@ def cmd_review_reject(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_review_purge(args: argparse.Namespace) -> int:
+    desk = _desk(args, sending=True)
+    print(f"purged {desk.purge()} finished document(s) older than {desk.config.store.keep_days} days")
+    return ExitCode.OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from intake.desk.server import serve
 
@@ -157,7 +163,7 @@ def add_commands(sub: Any, add: Adder, common: Callable[[argparse.ArgumentParser
         parser = actions.add_parser(name, help=help, description=help)
         common(parser)
         parser.set_defaults(handler=handler)
-        if name not in ("list",):
+        if name not in ("list", "purge"):
             parser.add_argument("document", metavar="ID", help="the document's id, as 'intake review list' shows it")
         if name in ("release", "reject"):
             parser.add_argument("--as", dest="who", metavar="NAME", help="who does this (default: your login)")
@@ -176,6 +182,7 @@ def add_commands(sub: Any, add: Adder, common: Callable[[argparse.ArgumentParser
     release.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     reject = action("reject", cmd_review_reject, "Reject a held document: it will not be sent.")
     reject.add_argument("--reason", required=True, help="why (kept in the document's history)")
+    action("purge", cmd_review_purge, "Delete pages and readings of documents sent or rejected [store] keep_days ago.")
     serve = add("serve", cmd_serve, "Run the advisor's desk: a local web application (127.0.0.1).")
     serve.add_argument("--host", help="listen address (default: [desk] host)")
     serve.add_argument("--port", type=int, help="port (default: [desk] port)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from intake.config import Config
 from intake.delivery import Dispatcher
@@ -17,6 +18,7 @@ from intake.store import open_store
 log = logging.getLogger(__name__)
 
 DESK_POLL_S = 0.5  # the desk's hot folder is polled often: a scan should be on screen within seconds
+PURGE_EVERY_S = 3600.0
 SEND_EVERY_S = 1.0  # without a hot folder, released documents still leave within a second
 
 
@@ -38,6 +40,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
                            ident="intake")  # fmt: skip
     thread = threading.Thread(target=server.run, name="desk-http", daemon=True)
     thread.start()
+    threading.Thread(target=_purge_hourly, args=(config,), name="desk-purge", daemon=True).start()
     log.warning("the desk is at http://%s:%s/", server.effective_host, server.effective_port)  # type: ignore[union-attr]
     try:
         folder = config.desk.hot_folder
@@ -62,3 +65,16 @@ def _send_until_stopped(dispatcher: Dispatcher) -> None:
             dispatcher.flush()
         except Exception:  # delivery trouble is retried; the desk goes on
             log.exception("flushing the outbox failed; will retry")
+
+
+def _purge_hourly(config: Config) -> None:
+    """Delete what finished documents no longer need, now and then every hour."""
+    from intake.store.resolve import Desk
+
+    desk = Desk(open_store(config), config, dispatcher=Dispatcher(config))
+    while True:
+        try:
+            desk.purge()
+        except Exception:  # the next hour tries again; the desk goes on
+            log.exception("purging finished documents failed")
+        time.sleep(PURGE_EVERY_S)

@@ -106,7 +106,7 @@ def _rows(found: Any) -> list[Row]:
     sent = deliveries(current.store, current.dispatcher) if current.dispatcher else {}
     rows = []
     for stored in found[:200]:
-        first = stored.pages.filter(dropped=False).first()
+        first = None if stored.purged else stored.pages.filter(dropped=False).first()
         reasons = held_reasons(stored, current.store, current.templates, current.config)
         key = {f.name: f.value for f in stored.fields.filter(name__in=KEY_FIELDS) if f.value}
         rows.append(Row(stored, reasons, sent.get(stored.package_id or ""), first.position if first else None,

@@ -17,6 +17,7 @@ ACTIONS = {
     "split": _("split"), "split-from": _("split from another document"), "merge": _("merged"),
     "merged-into": _("merged into another document"), "release": _("released"),
     "release-refused": _("release refused"), "reject": _("rejected"), "retry": _("delivery retried"),
+    "purge": _("pages and readings deleted"),
 }  # fmt: skip
 
 REASONS = {

@@ -139,6 +139,35 @@ class Store:
             raise ReviewError("image path outside the store")
         return path
 
+    def purge(self, *, sent: set[str], now: dt.datetime | None = None) -> int:
+        """Delete the page images, crops and readings of done documents untouched for ``[store] keep_days``.
+
+        Done means rejected, or released and taken by the agency's server (``sent``: package
+        ids). What was read rests in the store only while someone may still need it; the
+        row and its history (who did what, no values) stay. Returns how many were purged.
+        """
+        moment = now if now is not None else timezone.now()
+        cutoff = moment - dt.timedelta(days=self.config.store.keep_days)
+        done = StoredDocument.objects.filter(purged__isnull=True, updated__lt=cutoff).filter(
+            Q(state=State.REJECTED) | Q(state=State.QUEUED, package_id__in=sent)
+        )
+        count = 0
+        for stored in done:
+            with transaction.atomic():
+                for relative in [p.image for p in stored.pages.all()] + [f.crop for f in stored.fields.all() if f.crop]:
+                    self.image(relative).unlink(missing_ok=True)
+                stored.fields.update(value=None, raw=None, candidates=[], crop=None)
+                stored.checkboxes, stored.municipality, stored.purged = {}, None, moment
+                stored.save(update_fields=["checkboxes", "municipality", "purged"])
+                Event.objects.create(document=stored, at=moment, who=PIPELINE, action="purge", detail={})
+            folder = self.folder / "documents" / str(stored.id)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            count += 1
+        if count:
+            log.info("purged the pages and readings of %d finished document(s)", count)
+        return count
+
     def record(self, stored: StoredDocument, /, *, who: str, action: str, **detail: object) -> Event:
         """Add a history row (the caller's transaction) and touch the document."""
         stored.updated = timezone.now()

@@ -49,6 +49,7 @@ class StoredDocument(models.Model):
     route_reason = models.TextField(null=True, blank=True)
     package_id = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     rejected_reason = models.TextField(null=True, blank=True)
+    purged = models.DateTimeField(null=True, blank=True)  # pages and readings deleted once done (see Store.purge)
 
     class Meta:
         ordering = ["-created"]

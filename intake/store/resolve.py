@@ -25,6 +25,7 @@ from intake.routing.templates import FieldKind, Template, load_templates
 from intake.routing.validators import validate
 from intake.store.api import Store
 from intake.store.models import State, StoredDocument, StoredPage
+from intake.transport import State as OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,12 @@ class Desk:
         stored.state, stored.rejected_reason = State.REJECTED, reason.strip()
         stored.save()
         self._record(stored, who=who, action="reject", reason=reason.strip())
+
+    def purge(self, *, now: dt.datetime | None = None) -> int:
+        """Delete what finished documents no longer need (see Store.purge); the outbox says what was sent."""
+        outbox = self.dispatcher.outbox if self.dispatcher is not None else None
+        sent = {i.package_id for i in outbox.list(OutboxState.SENT)} if outbox is not None else set()
+        return self.store.purge(sent=sent, now=now)
 
     @transaction.atomic
     def retry(self, document_id: str, /, *, who: str) -> None:
