@@ -39,7 +39,7 @@ def desk(fresh: Fresh) -> Iterator[Config]:
 def _client(name: str | None = None, *, csrf: bool = False):  # type: ignore[no-untyped-def]
     from django.test import Client
 
-    client = Client(enforce_csrf_checks=csrf)
+    client = Client(enforce_csrf_checks=csrf, SERVER_NAME="localhost")
     if name is not None and csrf:
         assert client.post("/signin", {"username": name, "password": PASSWORD}).status_code == 403  # no token
         assert client.login(username=name, password=PASSWORD)

@@ -124,8 +124,7 @@ class Store:
             found = found.filter(created__gte=since)
         if query:
             text = query.strip()
-            found = found.filter(Q(package_id__istartswith=text) | Q(form_id__icontains=text)
-                                 | Q(code__icontains=text) | Q(id__istartswith=text.lower()))  # fmt: skip
+            found = found.filter(Q(package_id__istartswith=text) | Q(form_id__icontains=text) | Q(code__icontains=text))
         return _held_first(found)
 
     def today(self) -> dt.datetime:

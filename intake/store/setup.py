@@ -93,7 +93,7 @@ def django_settings(config: Config) -> dict[str, Any]:
     return {
         "DEBUG": False,
         "SECRET_KEY": _secret_key(folder),
-        "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]", config.desk.host, "testserver"],
+        "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]", config.desk.host],
         "INSTALLED_APPS": [
             "django.contrib.auth",
             "django.contrib.contenttypes",
