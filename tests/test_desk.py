@@ -245,3 +245,18 @@ def test_page_and_form_actions(desk: Config, posts: list[dict[str, str]], pages:
                            follow=True).content.decode()  # fmt: skip
     assert message in page
     assert open_store(desk).get(doc).pages.filter(dropped=False).count() == pages
+
+
+def test_every_control_has_a_label_and_every_image_a_text(desk: Config) -> None:
+    client = _client("ville")
+    doc = _documents(client)["oikeusapu-oa1-fi"]
+    for path in ("/", f"/documents/{doc}", "/admin/rules"):
+        html = client.get(path).content.decode()
+        labelled = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
+        for control in re.findall(r"<(?:input|select)\b[^>]*>", html):
+            if 'type="hidden"' in control or 'type="radio"' in control:  # radios sit inside their label
+                continue
+            found = re.search(r'id="([^"]+)"', control)
+            assert found and found.group(1) in labelled, f"{path}: {control}"
+        assert all('alt="' in image for image in re.findall(r"<img\b[^>]*>", html)), path
+        assert re.search(r'<html lang="(fi|sv|en)">', html) and 'class="skip" href="#main"' in html

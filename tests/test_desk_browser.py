@@ -21,6 +21,7 @@ from desk_fixtures import UNSURE_HETU, UNSURE_HETU_TRUTH, write_config
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -114,9 +115,8 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
     browser.get(url + "/")
     assert browser.current_url.startswith(url + "/signin")
     _shot(browser, "fi-signin")
-    browser.find_element(By.ID, "id_username").send_keys("maija")
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    # Keyboard only: the name field has the focus, Tab goes to the password, Enter signs in.
+    browser.switch_to.active_element.send_keys("maija", Keys.TAB, PASSWORD, Keys.ENTER)
     _wait(browser).until(ec.presence_of_element_located((By.ID, "rows")))
 
     # The scanner writes the file under a temporary name, then renames it (as desk scanners do).
