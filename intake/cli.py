@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
-from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.errors import ConfigError, EnvironmentProblem, IntakeError, OutboxBusy, TemplateError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 
@@ -93,7 +93,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
     keep = Path(args.keep_work) if args.keep_work else None
-    rejected = held = 0
+    rejected = held = failed = 0
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         files = [Path(p) for p in args.files]
         for result in process(
@@ -102,6 +102,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
             _report(result, as_json=args.json)
             rejected += result.rejection is not None
             held += sum(doc.status is Status.REVIEW for doc in result.documents)
+            failed += sum(doc.status is Status.FAILED for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
@@ -110,7 +111,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
         return ExitCode.REJECTED
     if held:
         return ExitCode.REVIEW
-    return ExitCode.DELIVERY if undelivered else ExitCode.OK
+    return ExitCode.DELIVERY if undelivered or failed else ExitCode.OK
 
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
@@ -132,9 +133,12 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
+    from intake import preflight
     from intake.delivery import Dispatcher
 
-    dispatcher = Dispatcher(_load_config(args))
+    config = _load_config(args)
+    preflight.check_sending(config)  # no tesseract needed here, but every certificate and key
+    dispatcher = Dispatcher(config)
     report = dispatcher.flush()
     print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, failed {len(report.failed)}")
     return ExitCode.DELIVERY if report.deferred or report.failed else ExitCode.OK
@@ -149,13 +153,13 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
-    import datetime as dt
-
     from intake.delivery import Dispatcher
 
+    if bool(args.items) == args.all:
+        print("intake retry: give ITEM ids or --all, not both", file=sys.stderr)
+        return ExitCode.USAGE
     dispatcher = Dispatcher(_load_config(args))
-    for item_id in args.items:
-        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+    for item_id in dispatcher.retry(None if args.all else args.items):
         print(f"{item_id}  queued again")
     return ExitCode.OK
 
@@ -239,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
-    retry = add("retry", cmd_retry, "Queue failed outbox items again (after the cause was fixed).")
-    retry.add_argument("items", nargs="+", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry = add("retry", cmd_retry, "Queue failed or deferred outbox items again, due now (after the cause was fixed).")
+    retry.add_argument("items", nargs="*", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry.add_argument("--all", action="store_true", help="every failed and deferred item")
     config = sub.add_parser("config", help="Configuration commands.")
     config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="Validate the configuration and the machine, without running.")
@@ -278,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvironmentProblem as exc:
         log.error("%s", exc)
         return ExitCode.ENVIRONMENT
+    except OutboxBusy as exc:
+        log.error("%s", exc)
+        return ExitCode.DELIVERY
     except IntakeError as exc:
         log.error("%s", exc)
         return ExitCode.SOFTWARE

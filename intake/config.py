@@ -153,11 +153,13 @@ class SmtpConfig(_Strict):
 
 
 class SmimeConfig(_Strict):
-    """Signing key of this service point; packages are signed, then encrypted."""
+    """Signing key of this service point, and whom agency certificates must chain to."""
 
-    certificate: Path | None = None
-    key: Path | None = None
+    certificate: Path | None = Field(None, description="this service point's signing certificate (PEM)")
+    key: Path | None = Field(None, description="its private key (PEM, mode 600)")
+    agency_trust: Path | None = Field(None, description="CA certificates agency certificates must chain to")
     require_encryption: bool = True
+    require_signing: bool = True
 
     @model_validator(mode="after")
     def _pair(self) -> SmimeConfig:
@@ -204,6 +206,20 @@ class Config(_Strict):
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
+    def _one_certificate_per_address(self) -> Config:
+        # The outbox checks a queued item against its address's certificate at send time:
+        # two certificates for one address would make that check ambiguous.
+        seen: dict[str, tuple[str, Path | None]] = {}
+        for name, destination in self.destinations.items():
+            first = seen.setdefault(destination.address.casefold(), (name, destination.certificate))
+            if first[1] != destination.certificate:
+                raise ValueError(
+                    f"destinations {first[0]!r} and {name!r} have the same address {destination.address} "
+                    "but different certificates"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _rules_name_destinations(self) -> Config:
         for index, rule in enumerate(self.routing.rules):
             if rule.destination not in self.destinations:
@@ -231,7 +247,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     transport = data.get("transport", {})
     if isinstance(transport, dict):
         fix(transport, "spool")
-        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key"))):
+        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key", "agency_trust"))):
             section = transport.get(sub)
             if isinstance(section, dict):
                 for key in keys:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from intake.config import Config, Destination
 from intake.errors import PackageError
 from intake.models import Document, Status
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
+from intake.transport.trust import AgencyCertificates
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +30,30 @@ class Dispatcher:
     def __init__(self, config: Config, *, keep_packages: bool = False) -> None:
         self.config = config
         self.outbox = Outbox.for_config(config.transport)
+        # Read afresh on every use: a certificate file replaced while 'intake watch' runs
+        # is checked before anything is sealed for it, and queued items sealed for the old
+        # one are stopped at send time.
+        self.certificates = AgencyCertificates(config.destinations.values(),
+                                               anchors=config.transport.smime.agency_trust)  # fmt: skip
         self.keep_packages = keep_packages
         self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
 
     def enqueue(self, document: Document, /) -> Package | None:
-        """Package ``document`` and queue it durably; on failure it is held for review."""
+        """Package ``document`` and queue it durably; on failure it is held for review.
+
+        A document queued before whose item failed is not queued twice: if the failure was
+        its recipient's certificate changing, the item is rebuilt for the new certificate;
+        otherwise the document says that it failed and how to retry.
+        """
         try:
-            package = build_package(document, destination=destination_of(document, self.config),
-                                    config=self.config.transport)  # fmt: skip
-            self.outbox.enqueue(package, package.recipient)
+            package = self._build(document)
+            item = self.outbox.get(self.outbox.enqueue(package, package.recipient))
+            if item.state is State.FAILED and item.certificate != (package.certificate or ""):
+                self.outbox.rebuild(item.id, package, now=dt.datetime.now(dt.UTC))
+            elif item.state is State.FAILED:
+                document.status = Status.FAILED
+                document.reason = (f"its package failed before (outbox item {item.id}): {item.last_error}; "
+                                   f"once the cause is fixed: intake retry {item.id}")  # fmt: skip
         except Exception as exc:  # a package that cannot be built or stored is held, never lost
             document.status, document.reason = Status.REVIEW, f"could not be queued: {exc}"
             log.error(
@@ -48,12 +65,32 @@ class Dispatcher:
             self.packages[package.package_id] = package
         return package
 
+    def _build(self, document: Document) -> Package:
+        """Check the destination's certificate now, then seal the package for exactly that one."""
+        destination = destination_of(document, self.config)
+        checked = self.certificates.check(destination)
+        package = build_package(document, destination=destination, config=self.config.transport)
+        if checked is not None and package.certificate != checked.fingerprint:
+            raise PackageError(f"the certificate of {destination.address} changed while the package was built")
+        return package
+
     def flush(self) -> FlushReport:
         """Deliver every due item once; returns what happened to each."""
-        report = asyncio.run(flush(self.outbox, smtp=self.config.transport.smtp))
+        report = asyncio.run(
+            flush(self.outbox, smtp=self.config.transport.smtp, certificates=self.certificates.current)
+        )
         for item_id, error in report.errors.items():
             log.warning("outbox item %s not delivered: %s", item_id, error)
         return report
+
+    def retry(self, item_ids: list[str] | None = None) -> list[str]:
+        """Make failed and deferred items due now (``None``: all of them); returns their ids."""
+        now = dt.datetime.now(dt.UTC)
+        if item_ids is None:
+            item_ids = [item.id for item in self.outbox.list() if item.state in (State.FAILED, State.DEFERRED)]
+        for item_id in item_ids:
+            self.outbox.requeue(item_id, now=now)
+        return item_ids
 
     def lines(self) -> list[str]:
         """One line per outbox item, for ``intake outbox``."""
@@ -62,6 +99,8 @@ class Dispatcher:
             line = f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
             if item.state == State.DEFERRED and item.next_attempt:
                 line += f"  next {item.next_attempt:%Y-%m-%d %H:%M}"
+            if item.state == State.SENDING:
+                line += "  (being sent now, or its sender crashed: the next 'intake send' sends it again)"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)

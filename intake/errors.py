@@ -12,10 +12,13 @@ IntakeError
 ├── TemplateError                a form template is invalid
 └── TransportError
     ├── PackageError
+    ├── CertificateError         a certificate or key is not fit to encrypt to or sign with
     ├── OutboxError
+    │   └── OutboxBusy           another process is sending from the outbox
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
         ├── TemporaryFailure     4xx: try again later
+        │   └── TlsUnavailable   no STARTTLS or an untrusted server certificate
         └── PermanentFailure     5xx: will not succeed by retrying
 """
 
@@ -90,8 +93,20 @@ class PackageError(TransportError):
     """A package could not be built or signed."""
 
 
+class CertificateError(TransportError):
+    """A certificate or key is not fit for its use; ``path`` names the file at fault."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class OutboxError(TransportError):
     """The durable outbox could not be read or written."""
+
+
+class OutboxBusy(OutboxError):
+    """Another process holds the outbox's sending lock; try again when it is done."""
 
 
 class DeliveryError(TransportError):
@@ -111,5 +126,9 @@ class TemporaryFailure(DeliveryError):
     """The server answered 4xx or could not be reached: try again later."""
 
 
+class TlsUnavailable(TemporaryFailure):
+    """The server offered no STARTTLS or an untrusted certificate: deferred, never sent in clear."""
+
+
 class PermanentFailure(DeliveryError):
-    """The server answered 5xx or refused TLS: retrying will not help."""
+    """The server answered 5xx: retrying will not help."""

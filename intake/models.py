@@ -14,6 +14,7 @@ class Status(StrEnum):
     QUEUED = "queued"  # accepted and in the outbox (or would be, with --dry-run)
     REVIEW = "review"  # held for the advisor: intake is not sure
     REJECTED = "rejected"  # the input could not be processed (quarantined)
+    FAILED = "failed"  # processed again, but its package failed earlier: reason says why and how to retry
 
 
 @dataclass(frozen=True)

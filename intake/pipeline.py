@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +20,7 @@ from intake import capture, spool
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.errors import BadInputError, EnvironmentProblem, IntakeError, OcrError, TemplateError
+from intake.lifeline import bind_to_parent
 from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
@@ -106,15 +106,9 @@ class FileResult:
     pages: list[PageAnalysis] | None = None
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: a worker (and the tesseract or pdftoppm it
-    # runs, which inherit the ignored signal) must not die mid-page and get a good file
-    # quarantined as broken. The parent stops the pool in order instead.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _pool(config: Config) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers(config), initializer=_ignore_interrupts)
+    # Workers ignore Ctrl-C and die with this process, even by kill -9 (see lifeline).
+    return ProcessPoolExecutor(max_workers=workers(config), initializer=bind_to_parent, initargs=(os.getpid(),))
 
 
 def workers(config: Config) -> int:

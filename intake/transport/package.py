@@ -50,6 +50,7 @@ class Package:
     message: bytes
     signed: bool
     encrypted: bool
+    certificate: str | None = None  # SHA-256 fingerprint of the certificate it is encrypted to
 
     @property
     def pdf_name(self) -> str:
@@ -90,7 +91,7 @@ def build_package(
     # a customer deals with, say, criminal sanctions. Both are in the encrypted manifest.
     subject = f"intake {package_id}"
     body = _body(document, package_id, config, pdf, manifest_json)
-    sealed, signed = _seal(body, destination, config)
+    sealed, signed, certificate = _seal(body, destination, config)
     headers = {
         "From": config.sender,
         "To": destination.address,
@@ -104,7 +105,7 @@ def build_package(
         recipient=destination.address, message_id=message_id, subject=subject, pdf=pdf,
         manifest=manifest, manifest_json=manifest_json,
         message=header_block.encode("ascii") + sealed,
-        signed=signed, encrypted=destination.certificate is not None,
+        signed=signed, encrypted=certificate is not None, certificate=certificate,
     )  # fmt: skip
 
 
@@ -248,21 +249,27 @@ def _body(document: Document, package_id: str, config: TransportConfig, pdf: byt
     return body.as_bytes()
 
 
-def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tuple[bytes, bool]:
-    """Sign, then encrypt: the signature is inside, so only the agency sees who signed."""
+def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tuple[bytes, bool, str | None]:
+    """Sign, then encrypt: the signature is inside, so only the agency sees who signed.
+
+    Returns the sealed entity, whether it is signed, and the fingerprint of the
+    certificate it is encrypted to (None: not encrypted).
+    """
     signed = False
     if config.smime.key is not None and config.smime.certificate is not None:
         certificate = _smime.load_certificate(config.smime.certificate)
         key = _smime.load_private_key(config.smime.key)
         body = _smime.sign(body, certificate=certificate, key=key)
         signed = True
+    elif config.smime.require_signing:
+        raise PackageError("signing is required (transport.smime.require_signing) but no signing key is configured")
     else:
         log.warning("no S/MIME signing key configured: package is not signed")
     if destination.certificate is None:
         log.warning("destination %s has no certificate: package is not encrypted", destination.address)
-        return _smime.crlf(body), signed
+        return _smime.crlf(body), signed, None
     recipient = _smime.load_certificate(destination.certificate)
-    return _smime.encrypt(body, recipient=recipient), signed
+    return _smime.encrypt(body, recipient=recipient), signed, _smime.fingerprint(recipient)
 
 
 def _token(value: str | None) -> str:
