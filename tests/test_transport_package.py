@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from smtp_fixtures import AGENCY, HETU, SENDER, T0, destination, make_document, transport_config
 
-from intake.config import Destination, SmimeConfig
+from intake.config import Destination
 from intake.demo.pki import DemoPki, make_demo_pki
 from intake.errors import PackageError
 from intake.receive import open_package
@@ -141,7 +141,7 @@ def test_without_a_signing_key_the_package_is_encrypted_but_unsigned(
     tmp_path: Path, pki: DemoPki, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = transport_config(pki, tmp_path, signed=False)
-    assert config.smime == SmimeConfig()
+    assert config.smime.key is None and not config.smime.require_signing
     with caplog.at_level(logging.WARNING, logger="intake.transport"):
         package = build_package(make_document(tmp_path), destination=destination(pki), config=config)
     assert not package.signed and package.encrypted
@@ -149,6 +149,13 @@ def test_without_a_signing_key_the_package_is_encrypted_but_unsigned(
     agency = pki.agencies[AGENCY]
     opened = open_package(package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
     assert not opened.signer_verified and opened.pdf == package.pdf
+
+
+def test_without_a_signing_key_nothing_is_built_when_signing_is_required(tmp_path: Path, pki: DemoPki) -> None:
+    config = transport_config(pki, tmp_path, signed=False)
+    config = config.model_copy(update={"smime": config.smime.model_copy(update={"require_signing": True})})
+    with pytest.raises(PackageError, match="signing is required"):
+        build_package(make_document(tmp_path), destination=destination(pki), config=config)
 
 
 def test_a_missing_page_image_is_a_package_error(tmp_path: Path, pki: DemoPki) -> None:

@@ -56,6 +56,7 @@ sender = "intake@asiointipiste.example"
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 """, encoding="utf-8")  # fmt: skip
     return path
 
