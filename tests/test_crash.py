@@ -7,8 +7,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from smtp_fixtures import AGENCY, SENDER, GatedHandler, ServerFactory, make_docu
 from intake import config as configuration
 from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki
+from intake.lifeline import bind_to_parent
 from intake.models import Status
 from intake.receive import open_package
 from intake.transport import Outbox, State
@@ -176,3 +179,22 @@ def test_kill_9_during_a_slow_quit_sends_nothing_twice(
     assert handler.data_commands == 1
     [item] = Outbox(tmp_path / "spool" / "outbox").list()
     assert item.state is State.SENT
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_workers_started_from_a_thread_that_ends_keep_working() -> None:
+    # A desk may grow the pool from a short-lived request thread: the workers belong to the
+    # process, not to that thread (which prctl(PR_SET_PDEATHSIG) would have tied them to).
+    pool = ProcessPoolExecutor(max_workers=2, initializer=bind_to_parent, initargs=(os.getpid(),))
+    with pool:
+        first: list[int] = []
+        starter = threading.Thread(target=lambda: first.extend(pool.map(_pid_after, [0.2, 0.2])))
+        starter.start()
+        starter.join()
+        time.sleep(1.0)  # longer than the lifeline's poll
+        assert set(pool.map(_pid_after, [0.2, 0.2])) <= set(_descendants(os.getpid()))
+        assert all(_alive(pid) for pid in first)
