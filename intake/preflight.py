@@ -81,6 +81,7 @@ def check_files(config: Config) -> None:
         ("transport.smtp.ca_file", config.transport.smtp.ca_file),
         ("transport.smime.certificate", config.transport.smime.certificate),
         ("transport.smime.key", config.transport.smime.key),
+        ("transport.smime.agency_trust", config.transport.smime.agency_trust),
     ]
     named += [(f"destinations.{name}.certificate", d.certificate) for name, d in config.destinations.items()]
     for key, path in named:

@@ -126,7 +126,6 @@ class AgencyCertificates:
     def __init__(self, destinations: Iterable[Destination], /, *, anchors: Path | None) -> None:
         self._by_address = {d.address.casefold(): d for d in destinations}
         self.anchors_file = anchors
-        self._anchors: list[x509.Certificate] | None = None
 
     def check(self, destination: Destination, /, *, now: dt.datetime | None = None) -> CheckedCertificate | None:
         """The destination's certificate, checked; None when it has none (plain, if allowed)."""
@@ -134,10 +133,9 @@ class AgencyCertificates:
             return None
         if self.anchors_file is None:
             raise CertificateError("no trust anchors for agency certificates: set transport.smime.agency_trust")
-        if self._anchors is None:
-            self._anchors = load_certificates(self.anchors_file, what="agency trust anchors")
+        anchors = load_certificates(self.anchors_file, what="agency trust anchors")
         moment = now if now is not None else dt.datetime.now(dt.UTC)
-        return check_agency(destination.certificate, address=destination.address, anchors=self._anchors,
+        return check_agency(destination.certificate, address=destination.address, anchors=anchors,
                             anchors_file=self.anchors_file, now=moment)  # fmt: skip
 
     def current(self, address: str, /, *, now: dt.datetime | None = None) -> str | None:
