@@ -174,10 +174,6 @@ class FlushReport:
     failed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def attempted(self) -> int:
-        return len(self.sent) + len(self.deferred) + len(self.failed)
-
 
 CurrentCertificate = Callable[[str], str | None]
 """The fingerprint of the certificate configured for an address now ('' or None: none);
