@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import AGENCY, SENDER, StoreHandler, make_document
+from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, StoreHandler, make_document
 
 from intake.cli import ExitCode, main
 from intake.config import load as load_config
@@ -236,3 +236,17 @@ def test_tls_failures_are_deferred_shown_and_retried(pki: DemoPki, smtp_server, 
 def test_retry_needs_items_or_all(tmp_path: Path, capsys) -> None:
     assert main(["retry"]) == ExitCode.USAGE
     assert "--all" in capsys.readouterr().err
+
+
+def test_processing_again_a_document_whose_package_failed_says_so(
+    corpus: Path, pki: DemoPki, smtp_server, tmp_path: Path, capsys
+) -> None:
+    server = smtp_server(ScriptedHandler(tmp_path / "inbox", rcpt={AGENCY: "550 5.1.1 no such mailbox"}))
+    config = str(_send_config(tmp_path, pki, server.port))
+    scan = str(corpus / "scan_0007.pdf")  # one KELA form
+    code, [first] = run_json(capsys, "--config", config, scan)
+    assert (code, first["status"]) == (ExitCode.DELIVERY, "queued")  # queued, then refused for good
+    code, [again] = run_json(capsys, "--config", config, scan)
+    assert (code, again["status"]) == (ExitCode.DELIVERY, "failed")
+    assert "550" in again["reason"] and "intake retry " in again["reason"]
+    assert again["package"] == first["package"]  # the same item, not a second copy
