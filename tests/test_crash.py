@@ -113,9 +113,12 @@ def test_kill_9_of_process_leaves_no_worker_nor_tesseract(corpus: Path, pki: Dem
     proc = _intake("process", "--no-send", "--config", config, *files)
     seen: dict[int, str] = {}
 
-    def busy_reading() -> bool:
+    def busy_reading() -> bool:  # a worker's own tesseract or pdftoppm, not the parent's preflight one
         seen.update(_descendants(proc.pid))
-        return any(name in ("tesseract", "pdftoppm") for name in seen.values()) and len(seen) >= 3
+        return any(
+            name in ("tesseract", "pdftoppm") and (info := _stat(pid)) is not None and info[2] != proc.pid
+            for pid, name in seen.items()
+        )
 
     try:
         _until(busy_reading, 120, "page workers running tesseract or pdftoppm")
