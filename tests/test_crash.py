@@ -122,10 +122,12 @@ def test_kill_9_of_process_leaves_no_worker_nor_tesseract(corpus: Path, pki: Dem
 
     try:
         _until(busy_reading, 120, "page workers running tesseract or pdftoppm")
+        with Outbox(tmp_path / "spool" / "outbox").sending(wait_s=0.5):
+            pass  # only a sender holds the outbox lock: processing does not
     finally:
         _kill_and_check_no_child_survives(proc, _descendants(proc.pid) | seen)
-    with Outbox(tmp_path / "spool" / "outbox").sending(wait_s=1):
-        pass  # nobody holds the outbox lock
+    with Outbox(tmp_path / "spool" / "outbox").sending(wait_s=0.5):
+        pass  # and no orphan keeps it
 
 
 def test_kill_9_of_watch_while_sending_then_send_delivers(
