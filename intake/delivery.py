@@ -77,11 +77,13 @@ class Dispatcher:
         its recipient's certificate changing, the item is rebuilt for the new certificate;
         otherwise the document says that it failed and how to retry.
         """
+        rebuilt = False
         try:
             package = self._build(document)
             item = self.outbox.get(self.outbox.enqueue(package, package.recipient))
             if item.state is State.FAILED and item.certificate != (package.certificate or ""):
                 self.outbox.rebuild(item.id, package, now=dt.datetime.now(dt.UTC))
+                rebuilt = True
             elif item.state is State.FAILED:
                 document.status = Status.FAILED
                 document.reason = (f"its package failed before (outbox item {item.id}): {item.last_error}; "
@@ -95,10 +97,11 @@ class Dispatcher:
                               form=document.form_id, code="not-queued")  # fmt: skip
             return None
         document.package_id = package.package_id
-        self.audit.record(Action.QUEUED, package_id=package.package_id, file_sha256=document.source.sha256,
-                          pages=document.page_numbers, form=document.form_id,
-                          rule=document.route.rule if document.route else None,
-                          destination=package.recipient)  # fmt: skip
+        if document.status is not Status.FAILED:  # a failed item was not queued again: nothing new happened
+            self.audit.record(Action.QUEUED, package_id=package.package_id, file_sha256=document.source.sha256,
+                              pages=document.page_numbers, form=document.form_id,
+                              rule=document.route.rule if document.route else None,
+                              destination=package.recipient, code="rebuilt" if rebuilt else None)  # fmt: skip
         if self.keep_packages:
             self.packages[package.package_id] = package
         return package

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -178,6 +179,10 @@ def _routed(folder: Path) -> Document:
     return document
 
 
+def _audit(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "spool" / "audit.log").read_text().splitlines()]
+
+
 def _decrypts_with(message: bytes, pair: KeyPair, tmp_path: Path) -> bool:
     """What the agency does: ``openssl cms -decrypt`` with its certificate and key."""
     done = subprocess.run(
@@ -214,6 +219,12 @@ def test_a_changed_certificate_fails_the_queued_item_and_reprocessing_rebuilds_i
     message = received.read_bytes()
     assert _decrypts_with(message, renewed, tmp_path)
     assert not _decrypts_with(message, trust_pki.agencies[AGENCY], tmp_path)
+    assert [(e["action"], e.get("code")) for e in _audit(tmp_path) if e["action"] in ("queued", "failed", "sent")] == [
+        ("queued", None),
+        ("failed", None),
+        ("queued", "rebuilt"),
+        ("sent", None),
+    ]
 
 
 def test_a_rogue_replacement_certificate_holds_new_documents_and_defers_queued_ones(
@@ -248,3 +259,4 @@ def test_reprocessing_a_document_whose_package_failed_says_so(
     assert again.status is Status.FAILED
     assert f"intake retry {item_id}" in (again.reason or "") and "550" in (again.reason or "")
     assert again.to_json()["status"] == "failed"
+    assert [e["action"] for e in _audit(tmp_path)].count("queued") == 1  # nothing was queued again
