@@ -3,11 +3,13 @@
 IntakeError
 ├── ConfigError                  the configuration file is wrong (file, key, problem)
 ├── EnvironmentProblem           something intake needs is missing on this machine
+│   └── UnsafeFolder             an output folder is a symbolic link or not a folder
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
+│       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                a form template is invalid
 └── TransportError
@@ -40,6 +42,14 @@ class EnvironmentProblem(IntakeError):
     """A program, language pack or key that intake needs is missing or unreadable."""
 
 
+class UnsafeFolder(EnvironmentProblem):
+    """A folder intake writes to is a symbolic link or not a folder: it refuses to start."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        self.folder = folder
+        super().__init__(message)
+
+
 class BadInputError(IntakeError):
     """An input file cannot be processed; the file is quarantined with this reason."""
 
@@ -68,6 +78,10 @@ class LimitExceeded(BadInputError):
     """The file exceeds a configured limit (pages, pixels, time)."""
 
     code = "limit-exceeded"
+
+
+class FileTooLarge(LimitExceeded):
+    """The file is larger than ``[capture] max_file_mb``; it is quarantined unread."""
 
 
 class OcrError(IntakeError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 from smtp_fixtures import AGENCY
@@ -11,7 +13,7 @@ from smtp_fixtures import AGENCY
 from intake.cli import ExitCode, main
 from intake.demo.pki import DemoPki
 from intake.transport import Outbox
-from intake.watch import Watcher, ignored
+from intake.watch import Watcher, temporary_name
 
 NAME = "Virtanen Matti 131052-928T.pdf"  # scanners name files after what the advisor types
 
@@ -29,14 +31,17 @@ def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
     claimed = watcher.poll()
     assert len(claimed) == 1 and claimed[0].parent == tmp_path / ".intake" / "processing"
     assert claimed[0].stat().st_size == 2009 and not scan.exists()
-    assert "Virtanen" not in claimed[0].name
-    assert watcher.journal.original(claimed[0].name) == "scan.pdf"
-    assert watcher.poll() == [] and watcher.poll() == []  # hidden and temp names stay
+    assert watcher.poll() == [] and watcher.poll() == []  # hidden and temp names wait while fresh
     assert {p.name for p in tmp_path.iterdir() if p.is_file()} == {".scan2.pdf", "scan3.pdf.tmp"}
+    # Left unchanged for [watch] temp_names_after_s, they are taken: never ignored forever.
+    for name in (".scan2.pdf", "scan3.pdf.tmp"):
+        os.utime(tmp_path / name, (time.time() - 601, time.time() - 601))
+    assert watcher.poll() == []
+    assert len(watcher.poll()) == 2 and not [p for p in tmp_path.iterdir() if p.is_file()]
 
 
-def test_ignored_names() -> None:
-    assert [ignored(n) for n in (".x.pdf", "~lock.pdf", "a.TMP", "a.part", "a.pdf", "a.tif")] == [
+def test_temporary_names() -> None:
+    assert [temporary_name(n) for n in (".x.pdf", "~lock.pdf", "a.TMP", "a.part", "a.pdf", "a.tif")] == [
         True, True, True, True, False, False,
     ]  # fmt: skip
 
@@ -81,10 +86,11 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     done = sorted(p.name for p in (inbox / "done").iterdir())
     assert len(done) == 4 and all("Virtanen" not in name and "131052" not in name for name in done)
     results = [json.loads(p.read_text()) for p in (inbox / "done").glob("*.result.json")]
-    assert {r["original_name"] for r in results} == {NAME, "18f0000000.pdf"}
+    assert len(results) == 2 and all(r["scanned_at"] and len(r["sha256"]) == 64 for r in results)
+    assert not any("Virtanen" in p.read_text() for p in (inbox / "done").glob("*.json"))
     assert all(d["status"] == "queued" for r in results for d in r["documents"])
     reason = json.loads(next((inbox / "quarantine").glob("*.reason.json")).read_text())
-    assert reason["original_name"] == "broken.jpg" and "truncated" in reason["reason"]
+    assert "original_name" not in reason and "truncated" in reason["reason"]
     assert len(list((inbox / "quarantine").iterdir())) == 2
 
     # Crash after the journal recorded the file but before it was moved, and the same scan
