@@ -46,7 +46,7 @@ def test_temporary_names() -> None:
     ]  # fmt: skip
 
 
-def _config(tmp_path: Path, pki: DemoPki) -> Path:
+def watch_config(tmp_path: Path, pki: DemoPki) -> Path:
     rules = "".join(
         f'[[routing.rules]]\nid = "{a.lower()}"\nauthority = "{a}"\ndestination = "agency"\n' for a in ("KELA", "ELY")
     )
@@ -77,7 +77,7 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     (inbox / "broken.jpg").write_bytes((corpus / "scan_0001.jpg").read_bytes()[:5000])
     # A crash left a claimed batch (ELY + KELA form) in processing/: the restart resumes it.
     shutil.copyfile(corpus / "batch_002.pdf", processing / "18f0000000.pdf")
-    config = _config(tmp_path, pki)
+    config = watch_config(tmp_path, pki)
 
     assert _watch_once(inbox, config) == ExitCode.REJECTED
     outbox = Outbox(tmp_path / "spool" / "outbox")
