@@ -48,6 +48,7 @@ def scrub(message: str, path: Path) -> str:
     raw = os.fspath(path)
     forms = {raw, repr(raw)[1:-1], shown(raw), path.name, repr(path.name)[1:-1], shown(path.name)}
     forms |= {os.fsencode(form).decode("utf-8", "replace") for form in (raw, path.name)}
+    forms |= {f"{quote}{form}{quote}" for form in forms for quote in "'\""}  # the quotes go too
     for form in sorted((f for f in forms if f), key=len, reverse=True):
         message = message.replace(form, _PLACEHOLDER)
     return message
