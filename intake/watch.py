@@ -169,7 +169,12 @@ class Watcher:
     def _scan(self) -> dict[str, tuple[int, int]]:
         current: dict[str, tuple[int, int]] = {}
         others, now = 0, time.time()
-        with os.scandir(self.folder) as entries:
+        try:
+            entries = os.scandir(self.folder)
+        except OSError as exc:  # a network mount gone for a moment: try again next poll
+            log.warning("cannot list the hot folder %s: %s", self.folder, exc.strerror)
+            return current
+        with entries:
             for entry in entries:
                 if entry.name == ".intake" or entry.name in OUTPUTS:
                     continue
@@ -193,12 +198,15 @@ class Watcher:
         target = self.processing / f"{time.time_ns():x}{safe_suffix(Path(name))}"
         try:
             os.rename(self.folder / name, target)  # atomic on one filesystem
-            os.chmod(target, 0o600)
         except FileNotFoundError:
             return None
         except OSError as exc:  # e.g. no permission: the file stays, and is tried again next poll
             log.warning("could not claim a file from the hot folder: %s", exc.strerror)
             return None
+        try:
+            os.chmod(target, 0o600)
+        except OSError as exc:  # another account's file: claimed all the same, the folder is 0700
+            log.warning("claimed %s but could not make it 0600: %s", target.name, exc.strerror)
         fsync_dir(self.processing)
         log.info("claimed %s", target.name)
         return target
@@ -225,14 +233,21 @@ class Watcher:
             if state is None:
                 fresh[claim] = sha256
             else:  # finished before a crash, or the same bytes dropped again
-                self._settle(claim, sha256, state, None, duplicate=True)
+                with self._one_file(claim):
+                    self._settle(claim, sha256, state, None, duplicate=True)
         for result in self.pipeline.run(list(fresh)):
-            try:
+            with self._one_file(result.path):
                 self._finish(result, fresh[result.path])
-            except UnsafeFolder:
-                raise  # an output folder was swapped for a link while running: stop
-            except Exception:  # one file must not stop the desk; it stays claimed for a retry
-                log.exception("could not finish claimed file %s; it stays in processing/", result.path.name)
+
+    @contextmanager
+    def _one_file(self, claim: Path) -> Iterator[None]:
+        """One file's failure must not stop the desk: it is logged and stays claimed for a retry."""
+        try:
+            yield
+        except UnsafeFolder:
+            raise  # an output folder was swapped for a link while running: stop
+        except Exception:
+            log.exception("could not finish claimed file %s; it stays in processing/", claim.name)
 
     def _finish(self, result: FileResult, sha256: str | None) -> None:
         if result.rejection is not None:

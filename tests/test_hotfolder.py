@@ -173,3 +173,17 @@ def test_a_file_above_the_size_limit_is_quarantined_unread(
     kept = [p for p in (inbox / "quarantine").iterdir() if p.suffix == ".pdf"]
     assert len(kept) == 1 and kept[0].stat().st_size == 20 * 10**9  # moved, not copied
     assert time.monotonic() - started < 30
+
+
+def test_a_folder_swapped_for_a_link_while_running_stops_the_loop(tmp_path: Path) -> None:
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
+    inbox.mkdir()
+    elsewhere.mkdir()
+    watcher = Watcher(inbox, pipeline=None, dispatcher=None)  # type: ignore[arg-type]
+    claim = watcher.processing / "18f0000000.pdf"
+    claim.write_bytes(b"%PDF-1.4\n")
+    (inbox / "done").rmdir()
+    os.symlink(elsewhere, inbox / "done")  # by whoever else can write to the scanner's share
+    with pytest.raises(UnsafeFolder, match="symbolic link"):
+        watcher._settle(claim, "ab" * 32, "done", {"documents": []})
+    assert claim.exists() and not list(elsewhere.iterdir())  # still claimed, nothing written through
