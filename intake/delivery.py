@@ -62,6 +62,8 @@ class Dispatcher:
             line = f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
             if item.state == State.DEFERRED and item.next_attempt:
                 line += f"  next {item.next_attempt:%Y-%m-%d %H:%M}"
+            if item.file is None:
+                line += "  message deleted (retention)"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)

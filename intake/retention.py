@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from intake.config import Config
+from intake.folders import private_dir
 from intake.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def run(config: Config, *, hot_folder: Path | None, now: datetime, outbox: Outbo
     """Apply ``config.retention`` to ``hot_folder``'s done/ (if given) and to the outbox."""
     report = RetentionReport(dry_run=dry_run)
     if hot_folder is not None:
-        report.scans = expired_scans(hot_folder / "done", before=now - timedelta(days=config.retention.scans_days))
+        done = private_dir(hot_folder / "done")  # a link here would delete files wherever it points
+        report.scans = expired_scans(done, before=now - timedelta(days=config.retention.scans_days))
         if not dry_run:
             for path in report.scans:
                 path.unlink(missing_ok=True)

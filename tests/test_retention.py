@@ -11,6 +11,8 @@ from smtp_fixtures import destination, make_document, transport_config
 from test_watch import watch_config
 
 from intake.cli import ExitCode, main
+from intake.config import load
+from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki
 from intake.transport import Outbox, State, build_package
 
@@ -77,6 +79,8 @@ def test_retention_deletes_old_done_scans_and_sent_messages_and_nothing_held(
     by_id = {item.id: item for item in outbox.list()}
     assert len(by_id) == 4 and by_id[items["sent-old"]].state is State.SENT  # the record stays
     assert by_id[items["sent-old"]].file is None
+    [line] = [line for line in Dispatcher(load(config)).lines() if items["sent-old"] in line]
+    assert line.endswith("message deleted (retention)")  # what 'intake outbox' shows
     assert all(by_id[items[story]].file.exists() for story in ("sent-new", "deferred-old", "failed-old"))  # type: ignore[union-attr]
     outbox.close()
 
@@ -91,3 +95,14 @@ def test_watch_runs_retention_at_start(tmp_path: Path, pki: DemoPki) -> None:
     new = _file(inbox / "done" / "bbbb.pdf", age_days=29)
     assert main(["watch", str(inbox), "--once", "--interval", "0.1", "--no-send", "--config", str(config)]) == 0
     assert not any(path.exists() for path in old) and new.exists()  # the default: 30 days
+
+
+def test_retention_refuses_a_done_folder_that_is_a_link(
+    tmp_path: Path, pki: DemoPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = watch_config(tmp_path, pki)
+    precious = _file(tmp_path / "elsewhere" / "precious.pdf", age_days=400)
+    (tmp_path / "inbox").mkdir()
+    os.symlink(precious.parent, tmp_path / "inbox" / "done")
+    assert main(["retention", "run", str(tmp_path / "inbox"), "--config", str(config)]) == ExitCode.ENVIRONMENT
+    assert "symbolic link" in capsys.readouterr().err and precious.exists()
