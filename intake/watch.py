@@ -203,10 +203,6 @@ class Watcher:
         except OSError as exc:  # e.g. no permission: the file stays, and is tried again next poll
             log.warning("could not claim a file from the hot folder: %s", exc.strerror)
             return None
-        try:
-            os.chmod(target, 0o600)
-        except OSError as exc:  # another account's file: claimed all the same, the folder is 0700
-            log.warning("claimed %s but could not make it 0600: %s", target.name, exc.strerror)
         fsync_dir(self.processing)
         log.info("claimed %s", target.name)
         return target
@@ -296,6 +292,10 @@ class Watcher:
         if target.exists():
             claim.unlink()  # the same bytes are already kept there
         else:
+            try:  # kept files are private, whatever mode the scanner wrote them with
+                os.chmod(claim, 0o600)
+            except OSError as exc:  # another account's file: kept all the same, in a 0700 folder
+                log.warning("could not make %s 0600: %s", claim.name, exc.strerror)
             os.rename(claim, target)
             fsync_dir(folder)
         fsync_dir(self.processing)

@@ -106,3 +106,18 @@ def test_retention_refuses_a_done_folder_that_is_a_link(
     os.symlink(precious.parent, tmp_path / "inbox" / "done")
     assert main(["retention", "run", str(tmp_path / "inbox"), "--config", str(config)]) == ExitCode.ENVIRONMENT
     assert "symbolic link" in capsys.readouterr().err and precious.exists()
+
+
+def test_the_loop_runs_retention_once_a_day(tmp_path: Path, pki: DemoPki) -> None:
+    from intake.watch import _Daily
+
+    config = load(watch_config(tmp_path, pki))
+    inbox = tmp_path / "inbox"
+    daily = _Daily(inbox, config, None)
+    daily()
+    first = _file(inbox / "done" / "aaaa.pdf", age_days=31)
+    daily()  # the same day: nothing runs
+    assert first.exists()
+    daily.next -= 24 * 3600  # a day later
+    daily()
+    assert not first.exists()
