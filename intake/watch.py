@@ -70,7 +70,7 @@ class Journal:
         with self._connect() as db:
             db.executescript(_SCHEMA)
             old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'claims'").fetchone()
-            if old:  # journals before 0.x kept scanners' names of claimed files: erase them
+            if old:  # older journals kept the scanner's name of each claimed file: erase them
                 db.execute("DROP TABLE claims")
         if old:
             with closing(sqlite3.connect(self.path)) as db:
