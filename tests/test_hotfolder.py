@@ -163,7 +163,7 @@ def test_a_file_above_the_size_limit_is_quarantined_unread(
         stream.write(b"%PDF-1.4\n")
         stream.truncate(20 * 10**9)
     started = time.monotonic()
-    assert main(["process", "--json", "--dry-run", "--config", str(config), str(huge)]) == ExitCode.REJECTED
+    assert main(["process", "--json", "--no-send", "--config", str(config), str(huge)]) == ExitCode.REJECTED
     [doc] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert doc["reason"].startswith("limit-exceeded: the file is 20000 MB, above the limit of 1 MB")
     [reason] = [json.loads(p.read_text()) for p in (tmp_path / "spool" / "quarantine").glob("*.reason.json")]
