@@ -110,8 +110,10 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     dispatcher = None if args.dry_run else Dispatcher(config)
     keep = Path(args.keep_work) if args.keep_work else None
     rejected = held = 0
-    spool.clean_at_start(config.transport.spool)
-    with spool.work_dir(config.transport.spool) as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
+    if not args.dry_run:  # a dry run leaves the spool untouched
+        spool.clean_at_start(config.transport.spool)
+    work = spool.work_dir(None if args.dry_run else config.transport.spool)
+    with work as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         for result in process(
             files, config, dispatcher=dispatcher, work=tmp, keep_work=keep, progress=bar.update,
             quarantine=not args.dry_run,

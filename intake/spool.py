@@ -44,15 +44,17 @@ def safe_suffix(path: Path) -> str:
 
 
 @contextmanager
-def work_dir(spool: Path) -> Iterator[Path]:
+def work_dir(spool: Path | None) -> Iterator[Path]:
     """A private work folder ``spool/work/intake-*`` for one run, removed afterwards.
 
     Page images of customers' forms rest here while a file is processed. A run killed
     outright leaves its folder behind; :func:`remove_stale_work` removes it at the next
     start. The folder's lock file is visible only once locked, so a live run's folder is
-    never taken for a stale one.
+    never taken for a stale one. ``spool=None`` (``--dry-run``, which leaves the spool
+    untouched) makes it in the system's temp folder instead.
     """
-    path = Path(tempfile.mkdtemp(prefix="intake-", dir=private_dir(spool / "work")))
+    parent = private_dir(spool / "work") if spool is not None else None
+    path = Path(tempfile.mkdtemp(prefix="intake-", dir=parent))
     fd = os.open(path / f"{_LOCK}.new", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
