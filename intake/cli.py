@@ -275,9 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("items", nargs="+", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
     keep = sub.add_parser("retention", help="Retention commands.")
     keep_sub = keep.add_subparsers(dest="action", required=True, metavar="ACTION")
-    keep_run = keep_sub.add_parser(
-        "run", help="Delete handled scans and sent messages older than [retention]; held ones stay."
-    )
+    keep_help = "Delete handled scans and sent messages older than [retention]; held ones stay."
+    keep_run = keep_sub.add_parser("run", help=keep_help, description=keep_help)
     _common(keep_run)
     keep_run.add_argument("folder", nargs="?", metavar="DIR", help="the hot folder whose done/ to clean")
     keep_run.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
