@@ -40,7 +40,7 @@ from intake import retention, spool
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.durable import fsync_dir, sha256_file, write_durably
-from intake.errors import EnvironmentProblem, UnsafeFolder
+from intake.errors import EnvironmentProblem, UnsafeFolder, UsageError
 from intake.folders import private_dir, private_file, sweep_temp
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
@@ -137,7 +137,7 @@ class Watcher:
     def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None,
                  temp_names_after_s: float = 600.0) -> None:  # fmt: skip
         if not folder.is_dir():
-            raise EnvironmentProblem(f"the hot folder {folder} does not exist or is not a folder")
+            raise UsageError(f"the hot folder {folder} does not exist or is not a folder")
         self.folder = folder
         self.pipeline = pipeline
         self.dispatcher = dispatcher

@@ -112,6 +112,12 @@ def test_watch_refuses_to_start_on_a_linked_folder(pki: DemoPki, tmp_path: Path,
     assert (inbox / "scan.pdf").exists()  # refused before anything was taken
 
 
+def test_a_missing_hot_folder_is_a_usage_error(pki: DemoPki, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert _watch_once(tmp_path / "nowhere", watch_config(tmp_path, pki)) == ExitCode.USAGE
+    assert "nowhere does not exist" in capsys.readouterr().err
+
+
 def test_a_crash_s_leftovers_are_removed_at_start(tmp_path: Path) -> None:
     inbox, spool_dir = tmp_path / "inbox", tmp_path / "spool"
     old = time.time() - 7200
