@@ -156,6 +156,8 @@ class Dispatcher:
                 line += f"  next {_local(item.next_attempt)}"
             if item.state == State.SENDING:
                 line += "  (being sent now, or its sender crashed: the next 'intake send' sends it again)"
+            if item.file is None:
+                line += "  message deleted (retention)"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)
