@@ -103,7 +103,7 @@ def check_certificates(config: Config, *, now: dt.datetime | None = None) -> lis
             key = "transport.smime.key" if exc.path == str(smime.key) else "transport.smime.certificate"
             raise ConfigError(str(exc), file=file, key=key) from exc
         warnings += [signer.warning] if signer.warning else []
-    elif smime.require_signing:
+    elif smime.require_signing and config.destinations:  # with no destination nothing is ever sent
         raise ConfigError(
             "signing is required: set transport.smime.certificate and key (or require_signing = false)",
             file=file,
