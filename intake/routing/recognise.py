@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
-from intake.models import CleanPage, FieldValue, PageIdentity
+from intake.models import CleanPage, FieldValue, PageIdentity, Placement
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
 from intake.routing.fields import read_checkboxes, read_fields
@@ -26,6 +26,7 @@ class Recognition:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    placement: Placement | None = None  # template mm -> page mm, when the page registered
 
 
 _CLASSIFIERS: dict[tuple[str, ...], Classifier] = {}
@@ -85,6 +86,7 @@ def recognise(
     )
     if alignment is None or layout <= 0:
         return result
+    result.placement = alignment.to_page_mm()
     started = time.perf_counter()
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)
