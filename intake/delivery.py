@@ -8,6 +8,7 @@ import logging
 from intake.config import Config, Destination
 from intake.errors import PackageError
 from intake.models import Document, Status
+from intake.routing.templates import load_templates
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class Dispatcher:
         """Package ``document`` and queue it durably; on failure it is held for review."""
         try:
             package = build_package(document, destination=destination_of(document, self.config),
-                                    config=self.config.transport)  # fmt: skip
+                                    config=self.config.transport,
+                                    templates=load_templates(self.config.routing.templates))  # fmt: skip
             self.outbox.enqueue(package, package.recipient)
         except Exception as exc:  # a package that cannot be built or stored is held, never lost
             document.status, document.reason = Status.REVIEW, f"could not be queued: {exc}"

@@ -19,13 +19,14 @@ ORIENTATION_LANGUAGE = "eng"
 
 
 def check(config: Config, *, sending: bool = True) -> None:
-    """Tesseract and the languages used, the character model, templates and rules; keys when sending."""
+    """Tesseract and its languages, the character model, templates and rules; keys and the PDF font when sending."""
     check_tesseract(config)
     check_character_model()
     check_rules(config)
     if sending:
         check_files(config)
         smtp_password(config.transport.smtp)
+        check_text_font()
 
 
 def check_tesseract(config: Config) -> None:
@@ -48,6 +49,13 @@ def check_character_model() -> None:
         CellReader()
     except IcrModelError as exc:
         raise EnvironmentProblem(str(exc)) from exc
+
+
+def check_text_font() -> None:
+    """The font of the package PDF's text layer (fonts-dejavu-core) must load: PDF/A embeds it."""
+    from intake.transport._font import text_font
+
+    text_font()  # raises EnvironmentProblem with the package to install
 
 
 def check_rules(config: Config) -> None:
