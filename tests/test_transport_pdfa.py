@@ -20,11 +20,13 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from smtp_fixtures import HETU, T0, make_document, page_image
 
-from intake import capture
+from intake import capture, preflight
 from intake.config import Config
+from intake.errors import EnvironmentProblem
 from intake.models import Document, FieldValue, PageAnalysis, PageIdentity, Placement, SourceFile
 from intake.pipeline import analyse_page
 from intake.routing.templates import load_templates
+from intake.transport._font import text_font
 from intake.transport.package import render_pdf
 from intake.units import MM_PER_PT
 
@@ -261,3 +263,16 @@ def test_a_real_scan_gets_its_text_layer(tmp_path: Path, corpus: Path) -> None:
     text = _text(pdf, tmp_path)
     assert "SV 8" in text
     assert read and all(value.value in text for value in read.values())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [pytest.param(None, id="missing"), pytest.param(b"\x00\x01\x00\x00 not a font", id="not-a-font")],
+)
+def test_without_its_font_the_machine_is_told_what_to_install(tmp_path: Path, content: bytes | None) -> None:
+    path = tmp_path / "DejaVuSans.ttf"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(EnvironmentProblem, match="apt-get install fonts-dejavu-core"):
+        text_font(path)
+    preflight.check_text_font()  # the real font, installed by run.sh, loads

@@ -72,10 +72,10 @@ class SubsetFont:
 
 
 @cache
-def text_font() -> SubsetFont:
+def text_font(path: Path = FONT_PATH) -> SubsetFont:
     """The subset font, made once per process (about 0.4 s). Raises EnvironmentProblem when missing."""
     try:
-        font = TTFont(FONT_PATH)
+        font = TTFont(path)
         subsetter = subset.Subsetter(_options())
         subsetter.populate(unicodes=[code for low, high in _RANGES for code in range(low, high + 1)])
         subsetter.subset(font)
@@ -83,7 +83,7 @@ def text_font() -> SubsetFont:
         font.save(buffer)
     except (OSError, TTLibError) as exc:
         raise EnvironmentProblem(
-            f"the text layer's font {FONT_PATH} cannot be read: apt-get install {FONT_PACKAGE}"
+            f"the text layer's font {path} cannot be read: apt-get install {FONT_PACKAGE}"
         ) from exc
     program = buffer.getvalue()
     scale = 1000 / font["head"].unitsPerEm
