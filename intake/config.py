@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from intake.errors import ConfigError
+from intake.ocr.engine import Tesseract
 
 ENV_VAR = "INTAKE_CONFIG"
 AUTHORITIES = (
@@ -49,9 +50,9 @@ class OcrConfig(_Strict):
     workers: int = Field(0, ge=0, le=64, description="0 = one worker per core")
     tesseract: str = "tesseract"
 
-    @property
-    def lang(self) -> str:
-        return "+".join(self.languages)
+    def engine(self) -> Tesseract:
+        """The OCR engine: the tesseract program with these languages."""
+        return Tesseract(cmd=self.tesseract, languages=tuple(self.languages))
 
 
 class Rule(_Strict):
