@@ -250,6 +250,16 @@ def test_values_lie_over_their_zone_where_the_page_put_the_form(tmp_path: Path, 
     assert page_top - 1.5 < y0 < y1 < page_top + height + 1.5
 
 
+def test_a_long_free_text_fills_the_box_line_by_line(tmp_path: Path) -> None:
+    info = "LIITTEENÄ LÄÄKÄRINTODISTUS JA PALKKATODISTUS OSOITE ON VOIMASSA TOISTAISEKSI PYYDÄN ASIAN KÄSITTELYÄ PIAN"
+    pdf = render(sv8_document(tmp_path, fields={"info": info}))
+    assert " ".join(_text(pdf, tmp_path).split()).count(info) == 1
+    left, top, width, height = next(zone for zone in SV8.zones if zone.name == "info").box
+    boxes = [box for word, box in _words(pdf, tmp_path).items() if word in info.split()]
+    assert all(left - 0.5 < x0 and x1 < left + width and top < y0 and y1 < top + height for x0, y0, x1, y1 in boxes)
+    assert len({round(y1) for _, _, _, y1 in boxes}) == 2  # two of the box's three writing lines
+
+
 def test_a_real_scan_gets_its_text_layer(tmp_path: Path, corpus: Path) -> None:
     config = Config()
     source = capture.inspect(corpus / "scan_0007.pdf", config.capture)  # Kela SV 8, grey, 300 dpi

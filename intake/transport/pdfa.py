@@ -22,14 +22,12 @@ from PIL import ImageCms
 from intake.errors import PackageError
 from intake.models import Placement
 from intake.transport._font import SubsetFont, text_font
-from intake.transport.textlayer import PageText, TextRun
+from intake.transport.textlayer import VALUE_BASELINE, VALUE_SIZE, PageText, TextRun
 from intake.units import MM_PER_INCH, PT_PER_INCH
 
 PT_PER_MM = PT_PER_INCH / MM_PER_INCH
 SRGB = "sRGB IEC61966-2.1"
 _FONT_RESOURCE = Name("/Ftext")
-_VALUE_SIZE = 0.6  # a value's letters, as a share of its zone's height
-_VALUE_BASELINE = 0.8  # where its baseline lies in the zone, from the top
 
 
 @dataclass(frozen=True)
@@ -98,8 +96,8 @@ def _text_matrix(run: TextRun, placement: Placement, height_pt: float, font: Sub
         size = height / ((font.ascent - font.descent) / 1000)
         baseline = y + height + font.descent / 1000 * size
     else:
-        size = height * _VALUE_SIZE
-        baseline = y + height * _VALUE_BASELINE
+        size = height * VALUE_SIZE
+        baseline = y + height * VALUE_BASELINE
     natural = font.width(run.text) * size
     stretch = width / natural if run.printed or natural > width else 1.0
     a, b, c, d, e, f = placement

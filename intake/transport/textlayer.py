@@ -16,10 +16,14 @@ from pathlib import Path
 from intake.models import FieldValue, PageAnalysis, Placement
 from intake.poppler import PdfLine
 from intake.routing.templates import FieldKind, Template, blank_text
+from intake.transport._font import text_font
 
 log = logging.getLogger(__name__)
 
 UNPLACED: Placement = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # a page that did not register: take it as the template
+VALUE_SIZE = 0.6  # a value's letters, as a share of its line's height
+VALUE_BASELINE = 0.8  # where a value's baseline lies in its line, from the top
+WRITING_LINE_MM = 8.0  # the pitch of the writing lines in the forms' free-text boxes
 _NOT_TEXT = {FieldKind.CHECKBOX, FieldKind.SIGNATURE}
 
 
@@ -72,14 +76,35 @@ def _blank_lines(blank_pdf: Path) -> tuple[PdfLine, ...]:
 
 
 def value_runs(template: Template, page: int, fields: Mapping[str, FieldValue]) -> tuple[TextRun, ...]:
-    """Each field value read on this page, laid over its zone; a multi-line value shares the zone."""
+    """Each field value read on this page, laid over its zone; a free-text box gets it line by line."""
     runs = []
     for zone in template.zones_on(page):
         value = fields.get(zone.name)
         if zone.kind in _NOT_TEXT or value is None or not value.value:
             continue
-        lines = [line.strip() for line in value.value.splitlines() if line.strip()]
         x, y, width, height = zone.box
-        step = height / max(1, len(lines))
+        lines = [" ".join(value.value.split())]
+        step = height
+        if zone.kind is FieldKind.MULTILINE:
+            lines = _wrap(value.value, width)
+            step = height / max(len(lines), round(height / WRITING_LINE_MM), 1)
         runs += [TextRun(line, (x, y + i * step, width, step), printed=False) for i, line in enumerate(lines)]
     return tuple(runs)
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """``text`` broken into lines of the box's width, as a hand fills a free-text box.
+
+    Fields read such a box as one string; laid on a single line it would span the box's
+    full height. Words go on a line while they fit at the size of a value on a writing
+    line (when they need more lines than the box has, the lines share its height).
+    """
+    size = WRITING_LINE_MM * VALUE_SIZE
+    font = text_font()
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.width(f"{lines[-1]} {word}") * size <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
