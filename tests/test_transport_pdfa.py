@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from fontTools.ttLib import TTFont
 from pikepdf.models.metadata import decode_pdf_date
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
@@ -127,7 +128,22 @@ def _font_problems(font: pikepdf.Object) -> list[str]:
         problems.append(f"font {font.get('/BaseFont')} has no ToUnicode map: its text cannot be copied")
     if font.Subtype == "/Type0" and described.get("/CIDToGIDMap") is None:
         problems.append("CIDFontType2 without a CIDToGIDMap")
+    if font.Subtype == "/Type0" and descriptor is not None and "/FontFile2" in descriptor:
+        problems += _width_problems(described, descriptor.FontFile2.read_bytes())
     return problems
+
+
+def _width_problems(described: pikepdf.Object, program: bytes) -> list[str]:
+    """The widths the PDF states must be the font program's own (6.2.11.5), to a unit in 1000."""
+    embedded = TTFont(io.BytesIO(program))
+    scale = 1000 / embedded["head"].unitsPerEm
+    order, metrics = embedded.getGlyphOrder(), embedded["hmtx"]
+    stated: dict[int, float] = {}
+    items = list(described.get("/W", []))
+    for first, widths in zip(items[::2], items[1::2], strict=True):  # intake writes only "c [w ...]" entries
+        stated |= {int(first) + i: float(width) for i, width in enumerate(widths)}
+    wrong = [gid for gid, width in stated.items() if abs(metrics[order[gid]][0] * scale - width) > 1]
+    return [f"widths of glyphs {wrong[:5]} differ from the font program"] if wrong else []
 
 
 def test_the_checker_finds_what_a_plain_pdf_lacks() -> None:
@@ -184,6 +200,7 @@ def test_package_pdf_with_a_text_layer_is_pdfa_2b(tmp_path: Path) -> None:
         assert len(fonts) == 1
         descriptor = fonts[0].DescendantFonts[0].FontDescriptor
         assert descriptor.FontName == fonts[0].BaseFont and "/FontFile2" in descriptor
+        assert len(descriptor.FontFile2.read_bytes()) < 16_000  # only the glyphs this package shows
         assert re.fullmatch(r"/[A-Z]{6}\+DejaVuSans", str(fonts[0].BaseFont))  # a subset, tagged
         xmp = opened.open_metadata()
         assert xmp["dc:title"] == "KELA SV 8 Hakemus – Sairauspäivärahat"

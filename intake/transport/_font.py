@@ -1,9 +1,10 @@
-"""The font of the PDF's invisible text layer: DejaVu Sans (Debian's fonts-dejavu-core), subset once.
+"""The font of the PDF's invisible text layer: DejaVu Sans (Debian's fonts-dejavu-core), subset.
 
 PDF/A wants every font embedded, and a text layer is only useful when copying and
 searching give back the right letters. DejaVu Sans covers Finnish, Swedish and Sámi
-letters; it is subset (fontTools) to the Latin ranges and common punctuation so that
-each package carries about 16 KiB of font rather than 700.
+letters. It is subset (fontTools) twice: once per process to the Latin ranges and common
+punctuation (the characters a package may show), then per package to the glyphs its
+text uses, so that a package carries about 5 KiB of font rather than 700.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import io
 import logging
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -63,6 +64,24 @@ class SubsetFont:
         """Advance of ``text`` in em at size 1 (after ``supported``)."""
         return sum(self.widths[self.glyphs[char]] for char in self.supported(text)) / 1000
 
+    def only(self, text: str) -> SubsetFont:
+        """This font cut down to the glyphs ``text`` needs (about 20 ms; a package then carries ~5 KiB).
+
+        Glyph ids are kept, so codes, widths and the ToUnicode map stay those of this font.
+        """
+        chars = set(self.supported(text))
+        options = _options()
+        options.retain_gids = True
+        font = TTFont(io.BytesIO(self.program))
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(char) for char in chars])
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
+        program = buffer.getvalue()
+        glyphs = {char: gid for char, gid in self.glyphs.items() if char in chars}
+        return replace(self, name=f"{_tag(program)}+{self.name.partition('+')[2]}", program=program, glyphs=glyphs)
+
     def to_unicode(self) -> dict[int, str]:
         """Glyph id -> the character it shows (the lowest code point where glyphs are shared)."""
         found: dict[int, str] = {}
@@ -89,13 +108,9 @@ def text_font(path: Path = FONT_PATH) -> SubsetFont:
     scale = 1000 / font["head"].unitsPerEm
     order = font.getGlyphOrder()
     head, hhea, os2 = font["head"], font["hhea"], font["OS/2"]
-    # A subset's name must carry a tag of six capitals; derived from the bytes, so the
-    # same subset always gets the same name (packages stay reproducible).
-    digest = hashlib.sha256(program).digest()
-    tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
     log.debug("text layer font: %d glyphs, %d bytes", len(order), len(program))
     return SubsetFont(
-        name=f"{tag}+{font['name'].getDebugName(6) or 'DejaVuSans'}",
+        name=f"{_tag(program)}+{font['name'].getDebugName(6) or 'DejaVuSans'}",
         program=program,
         glyphs={chr(code): font.getGlyphID(glyph) for code, glyph in font.getBestCmap().items()},
         widths=tuple(round(font["hmtx"][glyph][0] * scale) for glyph in order),
@@ -104,6 +119,12 @@ def text_font(path: Path = FONT_PATH) -> SubsetFont:
         descent=round(hhea.descent * scale),
         cap_height=round(getattr(os2, "sCapHeight", hhea.ascent) * scale),
     )
+
+
+def _tag(program: bytes) -> str:
+    """A subset's name carries a tag of six capitals; from the bytes, so the same subset gets the same name."""
+    digest = hashlib.sha256(program).digest()
+    return "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
 
 
 def _options() -> subset.Options:

@@ -47,7 +47,7 @@ def archive_grade(image_pdf: bytes, texts: Sequence[PageText], meta: PdfMetadata
             if len(pdf.pages) != len(texts):
                 raise PackageError(f"{len(pdf.pages)} pages in the PDF but {len(texts)} text layers")
             if any(text.runs for text in texts):
-                font = _embed_font(pdf, text_font())
+                font = _embed_font(pdf, text_font().only("".join(run.text for text in texts for run in text.runs)))
                 for page, text in zip(pdf.pages, texts, strict=True):
                     _add_text(pdf, page, text, font)
             pdf.Root.OutputIntents = Array([_output_intent(pdf)])
@@ -121,7 +121,7 @@ def _embed_font(pdf: pikepdf.Pdf, font: SubsetFont) -> _Font:
         Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name("/" + font.name),
         CIDSystemInfo=Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
         FontDescriptor=pdf.make_indirect(descriptor), CIDToGIDMap=Name.Identity,
-        W=Array([0, Array(list(font.widths))]),
+        W=Array([item for gid in sorted(set(font.glyphs.values())) for item in (gid, Array([font.widths[gid]]))]),
     )  # fmt: skip
     resource = Dictionary(
         Type=Name.Font, Subtype=Name.Type0, BaseFont=Name("/" + font.name), Encoding=Name("/Identity-H"),
