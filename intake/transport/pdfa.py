@@ -75,10 +75,8 @@ def _add_text(pdf: pikepdf.Pdf, page: pikepdf.Page, text: PageText, font: _Font)
     for run in text.runs:
         glyphs = font.program.encode(run.text)
         if glyphs:
-            matrix = _text_matrix(run, text.placement, height_pt, font.program)
-            parts.append(
-                " ".join(f"{value:.4f}" for value in matrix).encode() + b" Tm <" + glyphs.hex().encode() + b"> Tj\n"
-            )
+            matrix = " ".join(f"{value:.4f}" for value in _text_matrix(run, text.placement, height_pt, font.program))
+            parts.append(f"{matrix} Tm <{glyphs.hex()}> Tj\n".encode("ascii"))
     parts.append(b"ET Q\n")
     page.add_resource(font.resource, Name.Font, _FONT_RESOURCE)
     page.contents_add(Stream(pdf, b"".join(parts)))
@@ -99,7 +97,7 @@ def _text_matrix(run: TextRun, placement: Placement, height_pt: float, font: Sub
         size = height * VALUE_SIZE
         baseline = y + height * VALUE_BASELINE
     natural = font.width(run.text) * size
-    stretch = width / natural if run.printed or natural > width else 1.0
+    stretch = width / natural if natural > 0 and (run.printed or natural > width) else 1.0
     a, b, c, d, e, f = placement
     k = PT_PER_MM
     along = (k * a * stretch * size, -k * d * stretch * size)  # text x axis: template +x
