@@ -31,8 +31,8 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def test_shipped_schema_is_the_one_the_model_generates() -> None:
-    assert SCHEMA_PATH.read_text(encoding="utf-8") == json_schema(), "run tools/manifest_schema.py"
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "manifest_schema.py"), "--check"],
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == json_schema(), "run python -m tools.manifest_schema"
+    done = subprocess.run([sys.executable, "-m", "tools.manifest_schema", "--check"], cwd=ROOT,
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout
 

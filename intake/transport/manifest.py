@@ -1,7 +1,7 @@
 """The manifest.json a receiving agency's case system reads: one pydantic model, and its shipped JSON Schema.
 
 ``manifest.schema.json`` beside this module is generated from ``Manifest``
-(``python tools/manifest_schema.py`` writes it; a test checks that it is current), so an
+(``python -m tools.manifest_schema`` writes it; a test checks that it is current), so an
 agency can validate what it receives without reading Python.
 """
 
