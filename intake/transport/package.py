@@ -161,10 +161,10 @@ def render_pdf(document: Document, /, *, templates: Sequence[Template], package_
     """
     if not document.pages:
         raise PackageError("a package needs at least one page")
-    texts = page_texts(document.pages, document.fields, templates)
+    texts = page_texts(document.pages, fields=document.fields, templates=templates)
     meta = PdfMetadata(title=pdf_title(document, templates), subject=f"intake {package_id}", created=created,
                        document_id=package_id)  # fmt: skip
-    return archive_grade(_image_pdf(document.pages), texts, meta)
+    return archive_grade(_image_pdf(document.pages), texts=texts, meta=meta)
 
 
 def pdf_title(document: Document, templates: Sequence[Template]) -> str:

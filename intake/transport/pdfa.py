@@ -40,7 +40,7 @@ class PdfMetadata:
     document_id: str  # a UUID: the package id
 
 
-def archive_grade(image_pdf: bytes, texts: Sequence[PageText], meta: PdfMetadata) -> bytes:
+def archive_grade(image_pdf: bytes, /, *, texts: Sequence[PageText], meta: PdfMetadata) -> bytes:
     """The image-only PDF as PDF/A-2b, with one text layer per page (``texts`` in page order)."""
     try:
         with pikepdf.open(io.BytesIO(image_pdf)) as pdf:

@@ -45,7 +45,7 @@ class PageText:
 
 
 def page_texts(
-    pages: Sequence[PageAnalysis], fields: Mapping[str, FieldValue], templates: Sequence[Template]
+    pages: Sequence[PageAnalysis], /, *, fields: Mapping[str, FieldValue], templates: Sequence[Template]
 ) -> list[PageText]:
     """One text layer per page; a page of no known form gets an empty one."""
     by_id = {template.id: template for template in templates}
