@@ -53,10 +53,12 @@ class ManifestRoute(_Part):
 
 
 class ManifestField(_Part):
-    """A field as read. ``valid`` is true only when a check character proves the value.
+    """A field as read.
 
-    Readings that lost (for the advisor to choose from) are not carried: a losing
-    henkilötunnus reading may be another person's valid code.
+    "valid" is true only when a check character proves the value, false when the value
+    breaks its kind's rules, and null when it cannot be told. Readings that lost (for the
+    advisor to choose from) are not carried: a losing henkilötunnus reading may be
+    another person's valid code.
     """
 
     value: str | None
