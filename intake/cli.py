@@ -35,8 +35,9 @@ EPILOG = (
             (ExitCode.CONFIG, "invalid configuration or template"),
             (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
             (ExitCode.REVIEW, "some documents held for review"),
-            (ExitCode.REJECTED, "some files rejected and quarantined"),
+            (ExitCode.REJECTED, "some files rejected and quarantined (receive: messages rejected)"),
             (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+            (ExitCode.AUDIT, "audit log not writable, or its chain broken at the line named"),
             (ExitCode.INTERRUPTED, "stopped by Ctrl-C (finished work is kept)"),
             (ExitCode.BROKEN_PIPE, "the reader of the output went away (e.g. | head)"),
         )
@@ -160,13 +161,11 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
-    import datetime as dt
-
     from intake.delivery import Dispatcher
 
     dispatcher = Dispatcher(_load_config(args))
     for item_id in args.items:
-        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+        dispatcher.requeue(item_id)
         print(f"{item_id}  queued again")
     return ExitCode.OK
 
@@ -214,10 +213,72 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_receive(args: argparse.Namespace) -> ExitCode:
+    from collections import Counter
+
+    from intake.receive import Verdict, receive
+
+    keys = [{"certificate": args.cert, "key": args.key}] if args.key or args.cert else None
+    config = configuration.load_receive(
+        args.config, addresses=args.address, keys=keys, trust=args.trust, signers=args.signer, output=args.out
+    )
+    sources = [Path(source) for source in args.sources] or config.sources
+    if not sources:
+        raise ConfigError("where is the mail? give SOURCE arguments or 'sources' in the receiving configuration")
+    counts: Counter[str] = Counter()
+    attention = 0
+    for outcome in receive(config, sources):
+        counts[outcome.label] += 1
+        attention += outcome.needs_a_person
+        if outcome.verdict is Verdict.SEEN and not args.verbose:
+            continue
+        line = "  ".join((outcome.location, outcome.label, outcome.package_id or "-", outcome.detail)).rstrip()
+        print(json.dumps(outcome.to_json()) if args.json else line)
+    seen = counts.pop(str(Verdict.SEEN), 0)
+    found = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+    print(f"{found or 'nothing new'}; already handled {seen}", file=sys.stderr)
+    return ExitCode.REJECTED if attention else ExitCode.OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> ExitCode:
+    from intake import audit
+
+    path = Path(args.log) if args.log else audit.AuditLog.for_config(_load_config(args).transport).path
+    verdict = audit.verify(path)
+    if not verdict.ok:
+        log.error("%s line %s: %s (the %s entries before it hold)", path, verdict.broken_line, verdict.problem,
+                  (verdict.broken_line or 1) - 1)  # fmt: skip
+        return ExitCode.AUDIT
+    print(f"{path}: {verdict.entries} entries, chain intact; last hash {verdict.last_hash}")
+    return ExitCode.OK
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${configuration.ENV_VAR})")
     parser.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+
+
+def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Not _common(): --config here is the agency's own file, not the service point's.
+    rx = sub.add_parser(
+        "receive", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        help="The agency's side: check received packages and file them (see docs/agencies.md).",
+        description="Decrypt, verify and file received packages; reject the rest with the reason.",
+    )  # fmt: skip
+    rx.set_defaults(handler=cmd_receive)
+    rx.add_argument("sources", nargs="*", metavar="SOURCE", help="Maildir, mbox, .eml file or folder of .eml files")
+    env = configuration.RECEIVE_ENV_VAR
+    rx.add_argument("--config", metavar="FILE", help=f"receiving configuration (default: ${env})")
+    rx.add_argument("--address", action="append", help="this agency's address (repeatable; replaces 'addresses')")
+    rx.add_argument("--cert", metavar="PEM", help="the agency's S/MIME certificate (with --key; replaces 'keys')")
+    rx.add_argument("--key", metavar="PEM", help="the agency's private key (with --cert)")
+    rx.add_argument("--trust", action="append", metavar="PEM", help="trusted CA or service-point certificates")
+    rx.add_argument("--signer", action="append", metavar="PEM", help="accept only these signing certificates")
+    rx.add_argument("--out", metavar="DIR", help="output folder (accepted/, rejected/; replaces 'output')")
+    rx.add_argument("--json", action="store_true", help="one JSON object per message per line")
+    rx.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
+    rx.add_argument("-v", "--verbose", action="count", default=0, help="also list messages already handled; more log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    _add_receive(sub)
+    audit = sub.add_parser("audit", help="Audit log commands.")
+    audit_sub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    averify = audit_sub.add_parser("verify", help="Check the audit log's hash chain; names the first broken entry.")
+    _common(averify)
+    averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
+    averify.set_defaults(handler=cmd_audit_verify)
     return parser
 
 

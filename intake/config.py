@@ -7,7 +7,7 @@ import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,6 +19,7 @@ AUTHORITIES = (
     "AVI", "DVV", "ELY", "MIGRI", "MML", "OIKEUSAPU",
     "POLIISI", "RISE", "TE", "ULOSOTTO", "VERO", "KELA",
 )  # fmt: skip
+_M = TypeVar("_M", bound=BaseModel)
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -247,20 +248,95 @@ def load(path: Path | str | None = None) -> Config:
             return Config()
         path = env
     path = Path(path)
+    data = _read_toml(path)
+    _resolve_paths(data, path.resolve().parent)
+    return _validated(Config, {**data, "source": path}, path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
-    _resolve_paths(data, path.resolve().parent)
+
+
+def _validated(model: type[_M], data: dict[str, Any], path: Path | None) -> _M:
     try:
-        return Config.model_validate({**data, "source": path})
+        return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or None
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{message}{more}", file=str(path), key=key) from exc
+        raise ConfigError(f"{message}{more}", file=str(path) if path else None, key=key) from exc
+
+
+# The receiving agency's side (``intake receive``) has a file of its own: an agency
+# runs it without any of the service point's configuration.
+
+RECEIVE_ENV_VAR = "INTAKE_RECEIVE_CONFIG"
+
+
+class AgencyKey(_Strict):
+    """One of the agency's S/MIME certificates and its private key (PEM, RSA)."""
+
+    certificate: Path
+    key: Path
+
+
+class ReceiveConfig(_Strict):
+    """Who the agency is, its keys, whom it trusts, and where packages go."""
+
+    addresses: list[str] = Field(min_length=1, description="the agency's addresses a manifest may name")
+    keys: list[AgencyKey] = Field(min_length=1, description="current and previous keys: each is tried")
+    trust: list[Path] = Field(min_length=1, description="CA or service-point certificates (PEM)")
+    signers: list[Path] = Field(default_factory=list, description="if given: only these signing certificates")
+    output: Path = Path("received")
+    sources: list[Path] = Field(default_factory=list, description="Maildirs, mboxes, .eml files or folders")
+    require_encryption: bool = True
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _ADDRESS.match(address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+
+def load_receive(path: Path | str | None, /, **overrides: Any) -> ReceiveConfig:
+    """Read the agency's file (``None``: $INTAKE_RECEIVE_CONFIG, or flags only).
+
+    ``overrides`` (from command-line flags) replace the file's top-level keys; paths in
+    the file are relative to its folder, paths in flags to the current one.
+    """
+    if path is None and os.environ.get(RECEIVE_ENV_VAR):
+        path = os.environ[RECEIVE_ENV_VAR]
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        data = _read_toml(path)
+        base = path.resolve().parent
+        for key in ("output", "trust", "signers", "sources"):
+            data[key] = _relative(data.get(key), base)
+        for pair in data.get("keys") or []:
+            if isinstance(pair, dict):
+                pair.update({k: _relative(v, base) for k, v in pair.items() if k in ("certificate", "key")})
+        data = {key: value for key, value in data.items() if value is not None}
+    data.update({key: value for key, value in overrides.items() if value is not None})
+    if "addresses" not in data and "keys" not in data:
+        raise ConfigError(f"give a receiving configuration: --config FILE or ${RECEIVE_ENV_VAR}, or the flags")
+    return _validated(ReceiveConfig, data, path)
+
+
+def _relative(value: Any, base: Path) -> Any:
+    """Paths (or lists of them) in a file are relative to the file's folder."""
+    if isinstance(value, list):
+        return [_relative(item, base) for item in value]
+    if isinstance(value, str) and value and not os.path.isabs(value):
+        return str(base / value)
+    return value

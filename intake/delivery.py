@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
+from intake.audit import Action, AuditLog, Event
 from intake.config import Config, Destination
+from intake.durable import sha256_file
 from intake.errors import PackageError
 from intake.models import Document, Status
 from intake.routing.templates import load_templates
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
+
+if TYPE_CHECKING:
+    from intake.pipeline import FileResult
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +32,38 @@ def destination_of(document: Document, config: Config) -> Destination:
 
 
 class Dispatcher:
-    """Packages routed documents into the outbox and flushes it; one per process."""
+    """Packages routed documents into the outbox and flushes it; one per process.
+
+    Everything it does for real is recorded in the audit log (``<spool>/audit.log``):
+    the files scanned, how their documents were classified, held, queued, sent or failed.
+    """
 
     def __init__(self, config: Config, *, keep_packages: bool = False) -> None:
         self.config = config
         self.outbox = Outbox.for_config(config.transport)
+        self.audit = AuditLog.for_config(config.transport)
         self.keep_packages = keep_packages
         self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
+
+    def scanned(self, result: FileResult, /) -> None:
+        """Record a processed file: scanned (or rejected), each document classified, held."""
+        rejection = result.rejection
+        if rejection is not None:
+            sha256 = rejection.sha256
+            if sha256 is None and rejection.quarantined_to is not None:  # rejected before it was hashed
+                sha256 = sha256_file(rejection.quarantined_to)
+            self.audit.record(Action.REJECTED, file_sha256=sha256, code=rejection.code)
+            return
+        sha256 = result.documents[0].source.sha256 if result.documents else None
+        events = [Event(Action.SCANNED, file_sha256=sha256, pages=[page.number for page in result.pages or []])]
+        for document in result.documents:
+            rule = document.route.rule if document.route else None
+            seen = Event(Action.CLASSIFIED, file_sha256=document.source.sha256, pages=document.page_numbers,
+                         form=document.form_id, rule=rule)  # fmt: skip
+            events.append(seen)
+            if document.status is Status.REVIEW:
+                events.append(dataclasses.replace(seen, action=Action.HELD))
+        self.audit.append(events)  # one fsync per file, not per entry
 
     def enqueue(self, document: Document, /) -> Package | None:
         """Package ``document`` and queue it durably; on failure it is held for review."""
@@ -45,8 +77,14 @@ class Dispatcher:
             log.error(
                 "package for file %.12s pages %s not queued: %s", document.source.sha256, document.page_numbers, exc
             )
+            self.audit.record(Action.HELD, file_sha256=document.source.sha256, pages=document.page_numbers,
+                              form=document.form_id, code="not-queued")  # fmt: skip
             return None
         document.package_id = package.package_id
+        self.audit.record(Action.QUEUED, package_id=package.package_id, file_sha256=document.source.sha256,
+                          pages=document.page_numbers, form=document.form_id,
+                          rule=document.route.rule if document.route else None,
+                          destination=package.recipient)  # fmt: skip
         if self.keep_packages:
             self.packages[package.package_id] = package
         return package
@@ -56,7 +94,22 @@ class Dispatcher:
         report = asyncio.run(flush(self.outbox, smtp=self.config.transport.smtp))
         for item_id, error in report.errors.items():
             log.warning("outbox item %s not delivered: %s", item_id, error)
+        events = []
+        for action, item_ids in ((Action.SENT, report.sent), (Action.DEFERRED, report.deferred),
+                                 (Action.FAILED, report.failed)):  # fmt: skip
+            for item_id in item_ids:
+                item = self.outbox.get(item_id)
+                code = item.last_code if action is not Action.SENT else None
+                events.append(Event(action, package_id=item.package_id, destination=item.recipient, code=code))
+        if events:
+            self.audit.append(events)
         return report
+
+    def requeue(self, item_id: str, /) -> None:
+        """Queue a failed item again (``intake retry``), and record it."""
+        self.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+        item = self.outbox.get(item_id)
+        self.audit.record(Action.QUEUED, package_id=item.package_id, destination=item.recipient, code="retry")
 
     def lines(self) -> list[str]:
         """One line per outbox item, for ``intake outbox``."""

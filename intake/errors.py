@@ -11,8 +11,12 @@ IntakeError                      exit code (``exit_code``)
 │   └── LimitExceeded            too many pages, too many pixels, too slow
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
+├── AuditError                   13 the audit log cannot be written, or its chain is broken
 └── TransportError
     ├── PackageError
+    │   ├── NotARecipient        (received) the message is encrypted to someone else's key
+    │   └── PackageRefused       (received) a message fails a check; ``reason`` says which
+    ├── ReceiveError             4  (received) a mailbox or the output folder cannot be used
     ├── OutboxError
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
@@ -47,6 +51,7 @@ class ExitCode(IntEnum):
     REVIEW = 10  # some documents are held for the advisor to review
     REJECTED = 11  # some files could not be processed and were quarantined
     DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
+    AUDIT = 13  # the audit log cannot be written, or its chain is broken (the message names the line)
     INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT); finished work is kept
     BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE), e.g. ``intake outbox | head``
 
@@ -134,12 +139,37 @@ class TemplateError(IntakeError):
         super().__init__(f"template {template}: {message}" if template else message)
 
 
+class AuditError(IntakeError):
+    """The audit log cannot be written or read, or its hash chain is broken."""
+
+    exit_code = ExitCode.AUDIT
+
+
 class TransportError(IntakeError):
     """Packaging, queueing or delivery failed."""
 
 
 class PackageError(TransportError):
     """A package could not be built or signed."""
+
+
+class NotARecipient(PackageError):
+    """The message is encrypted, but not to the certificate it was opened with."""
+
+
+class PackageRefused(PackageError):
+    """A received message fails one of the agency's checks; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class ReceiveError(TransportError):
+    """The agency's side cannot read a mailbox or use its output folder (or another run holds it)."""
+
+    exit_code = ExitCode.ENVIRONMENT
 
 
 class OutboxError(TransportError):

@@ -46,14 +46,17 @@ def process(
     Every page is captured, read and recognised in a worker process (``analyse_page``);
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
     routed document is packaged into the durable outbox before its file's result is
-    yielded. Without a dispatcher (``--dry-run``) nothing is queued; without ``quarantine``
-    a rejected file is reported but not copied to the spool's quarantine.
+    yielded, and the dispatcher records each step in the audit log. Without a dispatcher
+    (``--dry-run``) nothing is queued or recorded; without ``quarantine`` a rejected file
+    is reported but not copied to the spool's quarantine.
     """
     with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
-            for document in result.documents:
-                if document.status is Status.QUEUED and dispatcher is not None:
-                    dispatcher.enqueue(document)
+            if dispatcher is not None:
+                dispatcher.scanned(result)  # the audit log: scanned, classified, held
+                for document in result.documents:
+                    if document.status is Status.QUEUED:
+                        dispatcher.enqueue(document)
             yield result
 
 

@@ -178,6 +178,8 @@ class Watcher:
                 log.exception("could not finish claimed file %s; it stays in processing/", result.path.name)
 
     def _finish(self, result: FileResult, sha256: str) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.scanned(result)  # the audit log: scanned, classified, held
         if result.rejection is not None:
             self._settle(result.path, sha256, "quarantine", result.rejection.to_json())
             return

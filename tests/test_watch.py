@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 from smtp_fixtures import AGENCY
 
+from intake import audit
 from intake.cli import ExitCode, main
 from intake.demo.pki import DemoPki
 from intake.transport import Outbox
@@ -86,6 +88,12 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     reason = json.loads(next((inbox / "quarantine").glob("*.reason.json")).read_text())
     assert reason["original_name"] == "broken.jpg" and "truncated" in reason["reason"]
     assert len(list((inbox / "quarantine").iterdir())) == 2
+    audit_log = tmp_path / "spool" / "audit.log"
+    actions = Counter(json.loads(line)["action"] for line in audit_log.read_text().splitlines())
+    assert (actions["scanned"], actions["rejected"], actions["queued"]) == (2, 1, 3)
+    assert audit.verify(audit_log).ok
+    assert "Virtanen" not in audit_log.read_text() and "131052" not in audit_log.read_text()
+    recorded = audit_log.read_bytes()
 
     # Crash after the journal recorded the file but before it was moved, and the same scan
     # dropped again: neither is processed twice.
@@ -95,5 +103,6 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     shutil.copyfile(corpus / "scan_0007.pdf", inbox / "again.pdf")
     assert _watch_once(inbox, config) == ExitCode.OK
     assert len(outbox.list()) == 3
+    assert audit_log.read_bytes() == recorded  # nothing happened again, so nothing recorded
     assert len(list((inbox / "done").glob("*.pdf"))) == 2
     assert not [p for p in inbox.iterdir() if p.is_file()] and not list(processing.iterdir())
