@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,8 +16,10 @@ from smtp_fixtures import AGENCY, HETU, T0, destination, make_document, transpor
 
 from intake.config import Destination, SmimeConfig
 from intake.demo.pki import DemoPki
+from intake.errors import PackageRefused
 from intake.models import Document, FieldValue
-from intake.transport import build_package
+from intake.receive.unpack import Identity, Reason, Trust, unseal
+from intake.transport import _smime, build_package
 from intake.transport.manifest import SCHEMA_PATH, json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +111,46 @@ def test_cover_text_keeps_the_real_form_code(tmp_path: Path, pki: DemoPki, code:
     assert len(texts) == 1
     assert f"lomake KELA {code}." in texts[0] and f"Blankett KELA {code} skannad" in texts[0]
     assert code not in package.subject  # the subject stays neutral
+
+
+def _with_candidates(manifest: dict) -> dict:
+    manifest["fields"]["henkilotunnus"]["candidates"] = list(CANDIDATES)
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        pytest.param(lambda manifest: manifest, False, id="re-signed-unchanged"),
+        pytest.param(_with_candidates, True, id="candidates"),
+        pytest.param(lambda manifest: {**manifest, "confidence": "high"}, True, id="confidence-not-a-number"),
+    ],
+)
+def test_the_agency_refuses_a_signed_manifest_outside_its_schema(
+    tmp_path: Path, pki: DemoPki, change: Callable[[dict], dict], refused: bool
+) -> None:
+    """A validly signed package whose manifest breaks the schema (a bug, or another sender's tool)."""
+    package = build_package(
+        make_document(tmp_path), destination=destination(pki), config=transport_config(pki, tmp_path)
+    )
+    agency = Identity.load(pki.agencies[AGENCY].cert, pki.agencies[AGENCY].key)
+    inner = _smime.decrypt(package.message, certificate=agency.certificate, key=agency.key)
+    signed = message_from_bytes(inner, policy=policy.SMTP)
+    body = signed.get_payload()[0]  # multipart/signed: the content, then the signature
+    for part in body.iter_attachments():
+        if part.get_content_type() == "application/json":
+            manifest = change(json.loads(part.get_content()))
+            part.set_content(json.dumps(manifest).encode(), maintype="application", subtype="json",
+                             filename=part.get_filename())  # fmt: skip
+    resealed = _smime.encrypt(
+        _smime.sign(body.as_bytes(), certificate=_smime.load_certificate(pki.signer.cert),
+                    key=_smime.load_private_key(pki.signer.key)),
+        recipient=agency.certificate,
+    )  # fmt: skip
+    opening = lambda: unseal(resealed, identities=[agency], trust=Trust(pki.ca.cert), addresses=[AGENCY])  # noqa: E731
+    if not refused:
+        assert opening().package_id == package.package_id
+        return
+    with pytest.raises(PackageRefused, match="does not match its schema") as caught:
+        opening()
+    assert caught.value.reason == Reason.MALFORMED
