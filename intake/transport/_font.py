@@ -72,7 +72,7 @@ class SubsetFont:
         chars = set(self.supported(text))
         options = _options()
         options.retain_gids = True
-        font = TTFont(io.BytesIO(self.program))
+        font = TTFont(io.BytesIO(self.program), recalcTimestamp=False)
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=[ord(char) for char in chars])
         subsetter.subset(font)
@@ -94,7 +94,7 @@ class SubsetFont:
 def text_font(path: Path = FONT_PATH) -> SubsetFont:
     """The subset font, made once per process (about 0.4 s). Raises EnvironmentProblem when missing."""
     try:
-        font = TTFont(path)
+        font = TTFont(path, recalcTimestamp=False)  # the same subset, byte for byte, every time
         subsetter = subset.Subsetter(_options())
         subsetter.populate(unicodes=[code for low, high in _RANGES for code in range(low, high + 1)])
         subsetter.subset(font)
