@@ -31,6 +31,8 @@ class CaptureConfig(_Strict):
     """Limits and resolution for reading input files."""
 
     work_dpi: int = Field(300, ge=150, le=600)
+    # A 200-page colour batch at 300 dpi is ~150 MB as JPEG-in-PDF; larger is refused unread.
+    max_file_mb: float = Field(500.0, gt=0, le=10_000)
     max_pages: int = Field(200, ge=1, le=5000)
     max_megapixels: float = Field(60.0, gt=0, le=180)
     file_timeout_s: float = Field(900.0, gt=0)  # 200 pages at ~2.5 s on two cores, with room
@@ -42,6 +44,16 @@ class WatchConfig(_Strict):
     """The hot folder: how often it is polled for files the scanner has finished writing."""
 
     interval_s: float = Field(2.0, gt=0, le=3600, description="a file is taken once unchanged over two polls")
+    # Scanners and copy tools write under hidden or temporary names (".scan.pdf",
+    # "x.part") and rename when done; such a name left unchanged this long is taken anyway.
+    temp_names_after_s: float = Field(600.0, ge=0, le=7 * 24 * 3600)
+
+
+class RetentionConfig(_Strict):
+    """How long handled scans (DIR/done) and sent messages stay; held ones stay until resolved."""
+
+    scans_days: float = Field(30.0, gt=0, le=36_500)
+    sent_days: float = Field(30.0, gt=0, le=36_500)
 
 
 class OcrConfig(_Strict):
@@ -203,6 +215,7 @@ class Config(_Strict):
     destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
+    retention: RetentionConfig = RetentionConfig()
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")

@@ -121,6 +121,8 @@ class Dispatcher:
             )
             if item.state == State.DEFERRED and item.next_attempt:
                 line += f"  next {_local(item.next_attempt)}"
+            if item.file is None:
+                line += "  message deleted (retention)"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)

@@ -4,11 +4,13 @@ IntakeError                      exit code (``exit_code``)
 ├── UsageError                   2  the command line is wrong (a path that does not exist)
 ├── ConfigError                  3  the configuration file is wrong (file, key, problem)
 ├── EnvironmentProblem           4  something intake needs is missing on this machine
+│   └── UnsafeFolder             4  an output folder is a symbolic link or not a folder
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
+│       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
 ├── AuditError                   13 the audit log cannot be written, or its chain is broken
@@ -95,6 +97,14 @@ class EnvironmentProblem(IntakeError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class UnsafeFolder(EnvironmentProblem):
+    """A folder intake writes to is a symbolic link or not a folder: it refuses to start."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        self.folder = folder
+        super().__init__(message)
+
+
 class BadInputError(IntakeError):
     """An input file cannot be processed; the file is quarantined with this reason."""
 
@@ -123,6 +133,10 @@ class LimitExceeded(BadInputError):
     """The file exceeds a configured limit (pages, pixels, time)."""
 
     code = "limit-exceeded"
+
+
+class FileTooLarge(LimitExceeded):
+    """The file is larger than ``[capture] max_file_mb``; it is quarantined unread."""
 
 
 class OcrError(IntakeError):

@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from intake.names import shown
+
 # An affine map from a form template's millimetres to the page's millimetres (both from
 # the top-left corner): (a, b, c, d, e, f) takes (x, y) to (a·x + b·y + c, d·x + e·y + f).
 Placement = tuple[float, float, float, float, float, float]
@@ -136,7 +138,7 @@ class Document:
     def to_json(self) -> dict[str, Any]:
         return {
             "source": {
-                "file": str(self.source.path),
+                "file": shown(self.source.path),  # one line, valid UTF-8
                 "sha256": self.source.sha256,
                 "pages": self.page_numbers,
             },
@@ -170,7 +172,7 @@ class Rejection:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"file": str(self.path), "sha256": self.sha256, "pages": []},
+            "source": {"file": shown(self.path), "sha256": self.sha256, "pages": []},
             "status": str(Status.REJECTED),
             "authority": None,
             "form": {"id": None, "code": None, "language": None},

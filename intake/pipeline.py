@@ -20,7 +20,7 @@ from pathlib import Path
 from intake import capture, spool
 from intake.config import Config
 from intake.delivery import Dispatcher
-from intake.errors import BadInputError, EnvironmentProblem, IntakeError, OcrError, TemplateError
+from intake.errors import BadInputError, EnvironmentProblem, FileTooLarge, IntakeError, OcrError, TemplateError
 from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
@@ -191,7 +191,9 @@ class Pipeline:
         except BadInputError as exc:
             return self._reject(path, None, exc)
         except OSError as exc:
-            return self._reject(path, None, BadInputError(f"cannot read the file: {exc.strerror}"))
+            return self._reject(
+                path, None, BadInputError(f"cannot read the file: {exc.strerror or type(exc).__name__}")
+            )
         except Exception as exc:  # a decoder's unexpected error is this file's problem, not the batch's
             log.exception("internal error inspecting an input file")
             return self._reject(path, None, BadInputError(f"internal error reading the file: {type(exc).__name__}"))
@@ -199,7 +201,8 @@ class Pipeline:
     def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
         rejection = Rejection(path, sha256, exc.code, str(exc))
         if self.quarantine:
-            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
+            copy = not isinstance(exc, FileTooLarge)  # reading it whole is what the limit prevents
+            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool, copy=copy)
         # The file's name may carry a customer's name: the log names it by its hash.
         log.warning("rejected file %.12s: %s", sha256 or "(unread)", rejection.reason)
         return rejection

@@ -18,6 +18,7 @@ from typing import Protocol
 from intake.config import RetryConfig, TransportConfig
 from intake.durable import write_durably
 from intake.errors import OutboxError
+from intake.folders import private_dir, private_file
 from intake.transport.package import Package
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class Item:
     next_attempt: dt.datetime | None
     last_error: str | None
     last_code: int | None
-    file: Path  # the message bytes, exactly as they will be (re)sent
+    file: Path | None  # the message bytes, exactly as they will be (re)sent; None once purged after sending
 
 
 class OutboxStore(Protocol):
@@ -87,7 +88,9 @@ class OutboxStore(Protocol):
       reopened (at-least-once: the same bytes and Message-ID are sent again).
     - ``mark_sending`` claims an item (False if it is no longer due); the other marks
       record the outcome. ``mark_deferred`` returns FAILED instead of DEFERRED once the
-      item is older than the give-up time. Nothing is ever deleted.
+      item is older than the give-up time.
+    - ``purge_sent(before)`` deletes the message files of items sent before ``before``;
+      their rows stay as the record of what was sent when. Nothing else is ever deleted.
     - Item ids, file names and recorded errors contain no personal data.
     """
 
@@ -98,6 +101,7 @@ class OutboxStore(Protocol):
     def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None: ...
     def mark_deferred(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> State: ...
     def mark_failed(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> None: ...
+    def purge_sent(self, before: dt.datetime, /, *, dry_run: bool = False) -> list[str]: ...
     def list(self, state: State | None = None) -> list[Item]: ...
     def stats(self) -> dict[State, int]: ...
 
@@ -115,7 +119,9 @@ class Outbox:
         self._db = self.path / "outbox.sqlite"
         self._messages = self.path / "messages"
         try:
-            self._messages.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path)
+            private_dir(self._messages)  # 0700: the messages are encrypted, their recipients are not
+            private_file(self._db)
             with self._connect() as db:
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -191,6 +197,8 @@ class Outbox:
     def read(self, item_id: str, /) -> bytes:
         """The message bytes of an item, exactly as enqueued."""
         item = self.get(item_id)
+        if item.file is None:
+            raise OutboxError(f"the message of item {item_id} was deleted after it was sent (retention)")
         try:
             return item.file.read_bytes()
         except OSError as exc:
@@ -249,6 +257,26 @@ class Outbox:
         if changed != 1:
             raise OutboxError(f"item {item_id} is not failed: only failed items can be requeued")
 
+    def purge_sent(self, before: dt.datetime, /, *, dry_run: bool = False) -> list[str]:
+        """Delete the message files of items sent before ``before``; returns their ids.
+
+        The row stays (package id, recipient, when it was sent); only the bytes go.
+        Deferred and failed items are never touched: they still wait for a person.
+        """
+        rows = self._query(
+            "SELECT id, file FROM items WHERE state = ? AND updated < ? AND file != '' ORDER BY updated",
+            (State.SENT, _ts(before)),
+        )
+        if dry_run:
+            return [str(item_id) for item_id, _ in rows]
+        for item_id, file in rows:
+            # File first, then the row: after a crash between them the next purge finishes it.
+            (self.path / file).unlink(missing_ok=True)
+            self._execute("UPDATE items SET file = '' WHERE id = ? AND state = ?", (item_id, State.SENT))
+        if rows:
+            log.info("outbox %s: deleted the messages of %d item(s) sent before %s", self.path, len(rows), before)
+        return [str(item_id) for item_id, _ in rows]
+
     def stats(self) -> dict[State, int]:
         """How many items are in each state (every state listed, zeros included)."""
         counts = dict.fromkeys(State, 0)
@@ -288,7 +316,7 @@ class Outbox:
             recipient=recipient, state=State(state), attempts=attempts,
             created=_dt(created), updated=_dt(updated),
             next_attempt=None if next_attempt is None else _dt(next_attempt),
-            last_error=last_error, last_code=last_code, file=self.path / file,
+            last_error=last_error, last_code=last_code, file=self.path / file if file else None,
         )  # fmt: skip
 
     @contextlib.contextmanager
