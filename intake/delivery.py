@@ -13,6 +13,7 @@ from intake.config import Config, Destination
 from intake.durable import sha256_file
 from intake.errors import PackageError
 from intake.models import Document, Status
+from intake.routing.templates import load_templates
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
 from intake.transport.trust import AgencyCertificates
 
@@ -110,7 +111,8 @@ class Dispatcher:
         """Check the destination's certificate now, then seal the package for exactly that one."""
         destination = destination_of(document, self.config)
         checked = self.certificates.check(destination)
-        package = build_package(document, destination=destination, config=self.config.transport)
+        package = build_package(document, destination=destination, config=self.config.transport,
+                                templates=load_templates(self.config.routing.templates))  # fmt: skip
         if checked is not None and package.certificate != checked.fingerprint:
             raise PackageError(f"the certificate of {destination.address} changed while the package was built")
         return package

@@ -9,6 +9,10 @@ from typing import Any
 
 from intake.names import shown
 
+# An affine map from a form template's millimetres to the page's millimetres (both from
+# the top-left corner): (a, b, c, d, e, f) takes (x, y) to (a·x + b·y + c, d·x + e·y + f).
+Placement = tuple[float, float, float, float, float, float]
+
 
 class Status(StrEnum):
     """What happened to a document."""
@@ -96,6 +100,7 @@ class PageAnalysis:
     archive_dpi: int
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     separator: bool = False  # a separator sheet: it ends a document and is dropped
+    placement: Placement | None = None  # where the form's template lies on the archival image
 
 
 @dataclass(frozen=True)

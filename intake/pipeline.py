@@ -94,7 +94,7 @@ def analyse_page(
     return PageAnalysis(
         number, found.identity, False, (page.rotation + found.turned) % 360, page.skew,
         page.orientation_confident, page.flags, found.fields, found.checkboxes, archive,
-        page.archive_dpi, seconds,
+        page.archive_dpi, seconds, placement=found.placement,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from intake.errors import CertificateError, ConfigError, EnvironmentProblem
 
 
 def check(config: Config, *, sending: bool = True) -> None:
-    """Tesseract and the languages used, the character model, templates and rules; keys when sending."""
+    """Tesseract and its languages, the character model, templates and rules; keys and the PDF font when sending."""
     check_tesseract(config)
     check_character_model()
     check_rules(config)
@@ -33,6 +33,7 @@ def check_sending(config: Config, *, now: dt.datetime | None = None) -> list[str
     check_files(config)
     warnings = check_certificates(config, now=now)
     smtp_password(config.transport.smtp)
+    check_text_font()
     return warnings
 
 
@@ -58,6 +59,13 @@ def check_character_model() -> None:
         CellReader()
     except IcrModelError as exc:
         raise EnvironmentProblem(str(exc)) from exc
+
+
+def check_text_font() -> None:
+    """The font of the package PDF's text layer (fonts-dejavu-core) must load: PDF/A embeds it."""
+    from intake.transport._font import text_font
+
+    text_font()  # raises EnvironmentProblem with the package to install
 
 
 def check_rules(config: Config) -> None:

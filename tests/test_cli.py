@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, StoreHandler, make_document
 
@@ -14,6 +16,7 @@ from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki, make_demo_pki
 from intake.models import Status
 from intake.receive import open_package
+from intake.transport.manifest import SCHEMA_PATH
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 
@@ -172,6 +175,12 @@ agency_trust = "{pki.ca.cert}"
     assert opened.pdf.startswith(b"%PDF")
     assert opened.manifest["form"]["id"] == "kela-sv8-fi"
     assert opened.manifest["package_id"] == docs[1]["package"]
+    # What the agency gets is what the shipped schema promises, and the PDF is searchable.
+    jsonschema.validate(opened.manifest, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    (tmp_path / "received.pdf").write_bytes(opened.pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "received.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert "SV 8" in text and "Sairauspäivärahat" in text
     assert main(["outbox", "--config", str(config)]) == ExitCode.OK
     assert " sent " in capsys.readouterr().out
 
