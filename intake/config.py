@@ -31,6 +31,8 @@ class CaptureConfig(_Strict):
     """Limits and resolution for reading input files."""
 
     work_dpi: int = Field(300, ge=150, le=600)
+    # A 200-page colour batch at 300 dpi is ~150 MB as JPEG-in-PDF; larger is refused unread.
+    max_file_mb: float = Field(500.0, gt=0, le=10_000)
     max_pages: int = Field(200, ge=1, le=5000)
     max_megapixels: float = Field(60.0, gt=0, le=180)
     file_timeout_s: float = Field(900.0, gt=0)  # 200 pages at ~2.5 s on two cores, with room
@@ -42,6 +44,16 @@ class WatchConfig(_Strict):
     """The hot folder: how often it is polled for files the scanner has finished writing."""
 
     interval_s: float = Field(2.0, gt=0, le=3600, description="a file is taken once unchanged over two polls")
+    # Scanners and copy tools write under hidden or temporary names (".scan.pdf",
+    # "x.part") and rename when done; such a name left unchanged this long is taken anyway.
+    temp_names_after_s: float = Field(600.0, ge=0, le=7 * 24 * 3600)
+
+
+class RetentionConfig(_Strict):
+    """How long handled scans (DIR/done) and sent messages stay; held ones stay until resolved."""
+
+    scans_days: float = Field(30.0, gt=0, le=36_500)
+    sent_days: float = Field(30.0, gt=0, le=36_500)
 
 
 class OcrConfig(_Strict):
@@ -155,11 +167,13 @@ class SmtpConfig(_Strict):
 
 
 class SmimeConfig(_Strict):
-    """Signing key of this service point; packages are signed, then encrypted."""
+    """Signing key of this service point, and whom agency certificates must chain to."""
 
-    certificate: Path | None = None
-    key: Path | None = None
+    certificate: Path | None = Field(None, description="this service point's signing certificate (PEM)")
+    key: Path | None = Field(None, description="its private key (PEM, mode 600)")
+    agency_trust: Path | None = Field(None, description="CA certificates agency certificates must chain to")
     require_encryption: bool = True
+    require_signing: bool = True
 
     @model_validator(mode="after")
     def _pair(self) -> SmimeConfig:
@@ -241,9 +255,24 @@ class Config(_Strict):
     destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
+    retention: RetentionConfig = RetentionConfig()
     store: StoreConfig = StoreConfig()
     desk: DeskConfig = DeskConfig()
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_certificate_per_address(self) -> Config:
+        # The outbox checks a queued item against its address's certificate at send time:
+        # two certificates for one address would make that check ambiguous.
+        seen: dict[str, tuple[str, Path | None]] = {}
+        for name, destination in self.destinations.items():
+            first = seen.setdefault(destination.address.casefold(), (name, destination.certificate))
+            if first[1] != destination.certificate:
+                raise ValueError(
+                    f"destinations {first[0]!r} and {name!r} have the same address {destination.address} "
+                    "but different certificates"
+                )
+        return self
 
     @model_validator(mode="after")
     def _rules_name_destinations(self) -> Config:
@@ -280,7 +309,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     transport = data.get("transport", {})
     if isinstance(transport, dict):
         fix(transport, "spool")
-        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key"))):
+        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key", "agency_trust"))):
             section = transport.get(sub)
             if isinstance(section, dict):
                 for key in keys:

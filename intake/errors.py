@@ -4,11 +4,13 @@ IntakeError                      exit code (``exit_code``)
 ├── UsageError                   2  the command line is wrong (a path that does not exist)
 ├── ConfigError                  3  the configuration file is wrong (file, key, problem)
 ├── EnvironmentProblem           4  something intake needs is missing on this machine
+│   └── UnsafeFolder             4  an output folder is a symbolic link or not a folder
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
+│       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
 ├── StoreError                   4  the document store cannot be opened, read or written
@@ -18,11 +20,14 @@ IntakeError                      exit code (``exit_code``)
     ├── PackageError
     │   ├── NotARecipient        (received) the message is encrypted to someone else's key
     │   └── PackageRefused       (received) a message fails a check; ``reason`` says which
+    ├── CertificateError         3  a certificate or key is not fit to encrypt to or sign with
     ├── ReceiveError             4  (received) a mailbox or the output folder cannot be used
     ├── OutboxError
+    │   └── OutboxBusy           12  another process is sending from the outbox
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
         ├── TemporaryFailure     4xx: try again later
+        │   └── TlsUnavailable   no STARTTLS or an untrusted server certificate
         └── PermanentFailure     5xx: will not succeed by retrying
 
 Every other IntakeError that reaches the command line is a bug (exit 1). Bad input files
@@ -97,6 +102,14 @@ class EnvironmentProblem(IntakeError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class UnsafeFolder(EnvironmentProblem):
+    """A folder intake writes to is a symbolic link or not a folder: it refuses to start."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        self.folder = folder
+        super().__init__(message)
+
+
 class BadInputError(IntakeError):
     """An input file cannot be processed; the file is quarantined with this reason."""
 
@@ -125,6 +138,10 @@ class LimitExceeded(BadInputError):
     """The file exceeds a configured limit (pages, pixels, time)."""
 
     code = "limit-exceeded"
+
+
+class FileTooLarge(LimitExceeded):
+    """The file is larger than ``[capture] max_file_mb``; it is quarantined unread."""
 
 
 class OcrError(IntakeError):
@@ -190,8 +207,24 @@ class ReceiveError(TransportError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class CertificateError(TransportError):
+    """A certificate or key is not fit for its use; ``path`` names the file at fault."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class OutboxError(TransportError):
     """The durable outbox could not be read or written."""
+
+
+class OutboxBusy(OutboxError):
+    """Another process holds the outbox's sending lock; try again when it is done."""
+
+    exit_code = ExitCode.DELIVERY
 
 
 class DeliveryError(TransportError):
@@ -211,5 +244,9 @@ class TemporaryFailure(DeliveryError):
     """The server answered 4xx or could not be reached: try again later."""
 
 
+class TlsUnavailable(TemporaryFailure):
+    """The server offered no STARTTLS or an untrusted certificate: deferred, never sent in clear."""
+
+
 class PermanentFailure(DeliveryError):
-    """The server answered 5xx or refused TLS: retrying will not help."""
+    """The server answered 5xx: retrying will not help."""
