@@ -47,6 +47,7 @@ timeout_s = 5
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 
 [desk]
 port = 8480
