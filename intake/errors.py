@@ -165,12 +165,17 @@ class StoreError(IntakeError):
 
 
 class ReviewError(StoreError):
-    """A desk action cannot be done: the document is unknown or not held, or a value is wrong."""
+    """A desk action cannot be done: the document is unknown or not held, or a value is wrong.
+
+    ``code`` names the refusal (``not-held``, ``invalid-value``, ``not-released``…) so that the
+    desk can say it in the advisor's language.
+    """
 
     exit_code = ExitCode.USAGE
 
-    def __init__(self, message: str, *, document: str | None = None) -> None:
+    def __init__(self, message: str, *, document: str | None = None, code: str = "refused") -> None:
         self.document = document
+        self.code = code
         super().__init__(message)
 
 

@@ -130,7 +130,7 @@ def test_resolve_and_release(desk: Config) -> None:
     doc = _documents(client)["oikeusapu-oa1-fi"]
     act = f"/documents/{doc}/act"
     page = client.post(act, {"action": "release"}, follow=True).content.decode()
-    assert "not released" in page and open_store(desk).get(doc).state == "held"
+    assert "Ei lähetetty: katso, miksi asiakirja odottaa." in page and open_store(desk).get(doc).state == "held"
     client.post(act, {"action": "pick", "name": "hetu", "candidate": UNSURE_HETU_TRUTH})
     page = client.post(act, {"action": "municipality", "municipality": "Uleåborg"}, follow=True).content.decode()
     assert "Kunta annettu." in page
@@ -220,21 +220,33 @@ def test_a_failed_delivery_shows_its_reason_and_can_be_retried(desk: Config) -> 
     assert "epäonnistui" in page and "550 5.1.1 no such mailbox" in page and "Yritä toimitusta uudelleen" in page
     assert "Lähetysjonossa uudelleen." in client.post(act, {"action": "retry"}, follow=True).content.decode()
     assert [i.state for i in outbox.list()] == ["queued"]
-    assert "only a failed delivery" in client.post(act, {"action": "retry"}, follow=True).content.decode()
+    assert "Vain epäonnistunutta toimitusta" in client.post(act, {"action": "retry"}, follow=True).content.decode()
 
 
 @pytest.mark.parametrize(
     ("posts", "pages", "message"),
     [
         ([{"action": "rotate", "page": "1", "degrees": "90"}], 1, "Sivu käännetty."),
-        ([{"action": "rotate", "page": "1", "degrees": "45"}], 1, "90, 180 or 270"),
-        ([{"action": "drop", "page": "1"}], 1, "the last page cannot be dropped"),
+        ([{"action": "rotate", "page": "1", "degrees": "45"}], 1, "neljänneksen, puolikkaan tai kolme"),
+        ([{"action": "drop", "page": "1"}], 1, "Viimeistä sivua ei voi poistaa"),
         ([{"action": "merge", "other": "OTHER"}], 2, "Toisen asiakirjan sivut lisätty."),
         ([{"action": "merge", "other": "OTHER"}, {"action": "split", "page": "2"}], 1, "Asiakirja jaettu"),
-        ([{"action": "form", "form": "no-such-form"}], 1, "unknown form"),
+        ([{"action": "form", "form": "no-such-form"}], 1, "Lomaketta ei tunneta"),
+        ([{"action": "field", "name": "hetu", "value": "200889-970X"}], 1, "ei läpäise kentän tarkistuksia"),
+        ([{"action": "municipality", "municipality": "Atlantis"}], 1, "Tämä ei ole Suomen kunta"),
         ([{"action": "launch-missiles"}], 1, "Tuntematon toiminto."),
     ],
-    ids=["rotate", "rotate-45", "drop-last", "merge", "merge-split", "unknown-form", "unknown-action"],
+    ids=[
+        "rotate",
+        "rotate-45",
+        "drop-last",
+        "merge",
+        "merge-split",
+        "unknown-form",
+        "bad-hetu",
+        "no-municipality",
+        "unknown-action",
+    ],
 )
 def test_page_and_form_actions(desk: Config, posts: list[dict[str, str]], pages: int, message: str) -> None:
     client = _client("maija")

@@ -37,6 +37,8 @@ def _catalogue(language: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_string_is_translated(language: str) -> None:
+    text = (DESK / "locale" / language / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    assert "#, fuzzy" not in text, f"{language}: a guessed (fuzzy) translation is left: check and translate it"
     catalogue = _catalogue(language)
     missing = sorted(s for s in _used() if not catalogue.get(s))
     assert not missing, f"{language}: untranslated {missing} (run makemessages, translate, msgfmt)"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from intake.desk.views import advisor, desk
+from intake.desk.words import refusal
 from intake.errors import IntakeError, ReviewError
 from intake.store.resolve import Desk
 
@@ -106,7 +107,7 @@ def act(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     try:
         messages.success(request, action(desk(), str(document_id), request, request.user.get_username()))
     except ReviewError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(exc.code, str(exc)))
     except (IntakeError, ValueError) as exc:
         log.warning("desk action %s on %s failed: %s", request.POST.get("action"), document_id, type(exc).__name__)
         messages.error(request, _("The action failed: %(error)s") % {"error": exc})

@@ -33,6 +33,24 @@ REASONS = {
     "doubtful-field": _("The %(field)s could not be read for certain: check it against the form."),
 }
 
+REFUSALS = {
+    "not-held": _("The document is no longer held: it was released or rejected already."),
+    "unknown-form": _("That is not a known form: choose one from the list."),
+    "no-field": _("The form has no such field."),
+    "invalid-value": _("That value does not pass the field's checks: compare it with the form."),
+    "no-candidate": _("Choose one of the candidates shown."),
+    "unknown-municipality": _("That is not a Finnish municipality: choose one from the list."),
+    "no-page": _("The document has no such page."),
+    "bad-rotation": _("Pages turn by a quarter, a half or three quarters."),
+    "last-page": _("The last page cannot be removed: reject the document instead."),
+    "split-range": _("A new document can start from the second page on."),
+    "merge-self": _("Choose another document to merge."),
+    "no-form": _("Confirm which form this is first."),
+    "not-released": _("Not released: see why it is held."),
+    "no-reason": _("Say why the document is rejected."),
+    "not-failed": _("Only a failed delivery can be retried."),
+}
+
 FIELDS = {"municipality": _("municipality"), "postal_code": _("postal code")}
 
 
@@ -42,3 +60,8 @@ def say(reason: Reason) -> str:
     if "field" in params:
         params["field"] = str(FIELDS.get(str(params["field"]), params["field"]))
     return str(REASONS[reason.code]) % params
+
+
+def refusal(code: str, fallback: str) -> str:
+    """Why a desk action was refused, in the current language (the English fallback for unknown codes)."""
+    return str(REFUSALS[code]) if code in REFUSALS else fallback

@@ -57,7 +57,9 @@ class Desk:
     def _held(self, document_id: str) -> StoredDocument:
         stored = self.store.get(document_id)
         if stored.state != State.HELD:
-            raise ReviewError(f"document {stored.id} is {stored.state}, not held", document=str(stored.id))
+            raise ReviewError(
+                f"document {stored.id} is {stored.state}, not held", document=str(stored.id), code="not-held"
+            )
         return stored
 
     def template(self, form_id: str | None) -> Template | None:
@@ -71,7 +73,9 @@ class Desk:
         stored = self._held(document_id)
         template = self.template(form_id)
         if template is None:
-            raise ReviewError(f"unknown form {form_id!r} (see 'intake templates check')", document=str(stored.id))
+            raise ReviewError(
+                f"unknown form {form_id!r} (see 'intake templates check')", document=str(stored.id), code="unknown-form"
+            )
         before = stored.form_id
         stored.form_id, stored.form_confirmed = template.id, True
         stored.authority, stored.code, stored.language = template.authority, template.code, template.language
@@ -82,7 +86,7 @@ class Desk:
         template = self.template(stored.form_id)
         zone = next((z for z in template.zones if z.name == name), None) if template else None
         if zone is None or zone.kind in (FieldKind.CHECKBOX, FieldKind.SIGNATURE):
-            raise ReviewError(f"form {stored.form_id} has no field {name!r}", document=str(stored.id))
+            raise ReviewError(f"form {stored.form_id} has no field {name!r}", document=str(stored.id), code="no-field")
         return zone.kind
 
     @transaction.atomic
@@ -92,7 +96,9 @@ class Desk:
         kind = self._field_kind(stored, name)
         normalised, valid = validate(kind, value)
         if valid is False or not normalised:
-            raise ReviewError(f"{value!r} is not a valid {kind} for {name}", document=str(stored.id))
+            raise ReviewError(
+                f"{value!r} is not a valid {kind} for {name}", document=str(stored.id), code="invalid-value"
+            )
         field, _ = stored.fields.get_or_create(name=name)
         field.value, field.valid, field.confidence, field.corrected_by = normalised, True, 1.0, who
         field.save()
@@ -106,7 +112,9 @@ class Desk:
         if choice.isdigit() and 1 <= int(choice) <= len(candidates):
             choice = candidates[int(choice) - 1]
         if choice not in candidates:
-            raise ReviewError(f"{name} has no such candidate (it has {len(candidates)})", document=str(stored.id))
+            raise ReviewError(
+                f"{name} has no such candidate (it has {len(candidates)})", document=str(stored.id), code="no-candidate"
+            )
         self.set_field(document_id, name, choice, who=who, picked=True)
 
     @transaction.atomic
@@ -115,7 +123,9 @@ class Desk:
         stored = self._held(document_id)
         municipality = find_municipality(name)
         if municipality is None:
-            raise ReviewError(f"{name!r} is not a Finnish municipality", document=str(stored.id))
+            raise ReviewError(
+                f"{name!r} is not a Finnish municipality", document=str(stored.id), code="unknown-municipality"
+            )
         stored.municipality = municipality.name_fi
         stored.save()
         self._record(stored, who=who, action="municipality", code=municipality.code)
@@ -125,7 +135,7 @@ class Desk:
     def _page(self, stored: StoredDocument, position: int) -> StoredPage:
         page = stored.pages.filter(position=position, dropped=False).first()
         if page is None:
-            raise ReviewError(f"the document has no page {position}", document=str(stored.id))
+            raise ReviewError(f"the document has no page {position}", document=str(stored.id), code="no-page")
         return page
 
     @transaction.atomic
@@ -133,7 +143,7 @@ class Desk:
         """Turn a page by a multiple of 90° clockwise (the stored image itself, losslessly)."""
         stored = self._held(document_id)
         if degrees % 90:
-            raise ReviewError("pages turn by 90, 180 or 270 degrees", document=str(stored.id))
+            raise ReviewError("pages turn by 90, 180 or 270 degrees", document=str(stored.id), code="bad-rotation")
         page = self._page(stored, position)
         path = self.store.image(page.image)
         with Image.open(path) as image:
@@ -151,7 +161,11 @@ class Desk:
         stored = self._held(document_id)
         page = self._page(stored, position)
         if stored.pages.filter(dropped=False).count() == 1:
-            raise ReviewError("the last page cannot be dropped: reject the document instead", document=str(stored.id))
+            raise ReviewError(
+                "the last page cannot be dropped: reject the document instead",
+                document=str(stored.id),
+                code="last-page",
+            )
         page.dropped = True
         page.save()
         self._renumber(stored)
@@ -163,7 +177,7 @@ class Desk:
         stored = self._held(document_id)
         kept = list(stored.pages.filter(dropped=False))
         if not 1 < position <= len(kept):
-            raise ReviewError(f"split before page 2..{len(kept)}", document=str(stored.id))
+            raise ReviewError(f"split before page 2..{len(kept)}", document=str(stored.id), code="split-range")
         moved = kept[position - 1 :]
         columns = {f.attname: getattr(stored, f.attname) for f in StoredDocument._meta.concrete_fields}
         del columns["id"]  # a fresh random id, the same source and form
@@ -184,7 +198,7 @@ class Desk:
         """Append the pages of another held document (a form's pages split apart by a bad scan)."""
         stored, other = self._held(document_id), self._held(other_id)
         if stored.id == other.id:
-            raise ReviewError("a document cannot be merged into itself", document=str(stored.id))
+            raise ReviewError("a document cannot be merged into itself", document=str(stored.id), code="merge-self")
         end = stored.pages.count()
         for offset, page in enumerate(other.pages.all(), 1):
             page.document, page.position = stored, end + offset
@@ -220,7 +234,7 @@ class Desk:
         with transaction.atomic():
             stored = self._held(document_id)
             if self.template(stored.form_id) is None:
-                raise ReviewError("confirm which form this is first", document=str(stored.id))
+                raise ReviewError("confirm which form this is first", document=str(stored.id), code="no-form")
             document = confirm(self.store.rebuild(stored), self.templates, self.config)
             package = self.dispatcher.enqueue(document) if document.route is not None else None
             if package is None or document.route is None:  # the rules or the dispatcher said why
@@ -234,7 +248,7 @@ class Desk:
                 stored.save()
                 self._record(stored, who=who, action="release", package=package.package_id, rule=document.route.rule)
         if package is None or document.route is None:
-            raise ReviewError(f"not released: {document.reason}", document=str(stored.id))
+            raise ReviewError(f"not released: {document.reason}", document=str(stored.id), code="not-released")
         return Released(str(stored.id), package.package_id, document.route)
 
     @transaction.atomic
@@ -242,7 +256,7 @@ class Desk:
         """The document will not be sent (a wrong form, a customer who took it back): why, in words."""
         stored = self._held(document_id)
         if not reason.strip():
-            raise ReviewError("say why the document is rejected", document=str(stored.id))
+            raise ReviewError("say why the document is rejected", document=str(stored.id), code="no-reason")
         stored.state, stored.rejected_reason = State.REJECTED, reason.strip()
         stored.save()
         self._record(stored, who=who, action="reject", reason=reason.strip())
@@ -260,7 +274,7 @@ class Desk:
         item = next((i for i in self.dispatcher.outbox.list() if i.package_id == stored.package_id), None) \
             if self.dispatcher is not None and stored.package_id else None  # fmt: skip
         if item is None or item.state != "failed":
-            raise ReviewError("only a failed delivery can be retried", document=str(stored.id))
+            raise ReviewError("only a failed delivery can be retried", document=str(stored.id), code="not-failed")
         self.dispatcher.outbox.requeue(item.id, now=dt.datetime.now(dt.UTC))  # type: ignore[union-attr]
         self._record(stored, who=who, action="retry", item=item.id)
 
