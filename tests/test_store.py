@@ -210,3 +210,39 @@ def test_finished_documents_are_purged_after_keep_days(fresh: Fresh, capsys: pyt
         assert stored.purged is not None and stored.municipality is None
         assert {(f.value, f.crop) for f in stored.fields.all()} == {(None, None)}
         assert [e.action for e in stored.events.all()][-1] == "purge"  # the history stays
+
+
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        (None, {"ENGINE": "django.db.backends.sqlite3", "NAME": "SPOOL/store/store.sqlite"}),
+        ("SPOOL/desk.sqlite", {"ENGINE": "django.db.backends.sqlite3", "NAME": "SPOOL/desk.sqlite"}),
+        ("postgresql://intake@hub.example:5433/desk",
+         {"ENGINE": "django.db.backends.postgresql", "NAME": "desk", "USER": "intake", "HOST": "hub.example",
+          "PORT": "5433", "PASSWORD": "from-the-environment"}),
+    ],
+    ids=["default-under-spool", "sqlite-file", "postgresql-hub"],
+)  # fmt: skip
+def test_database_from_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str | None, expected: dict[str, str]
+) -> None:
+    from intake.config import Config, StoreConfig, TransportConfig
+    from intake.store.setup import database_settings
+
+    monkeypatch.setenv("INTAKE_STORE_PASSWORD", "from-the-environment")
+    where = database.replace("SPOOL", str(tmp_path)) if database else None
+    store = StoreConfig(database=where, password_env="INTAKE_STORE_PASSWORD")
+    config = Config(transport=TransportConfig(spool=tmp_path), store=store)
+    settings = database_settings(config)
+    wanted = {key: value.replace("SPOOL", str(tmp_path)) for key, value in expected.items()}
+    assert {key: settings[key] for key in wanted} == wanted
+
+
+def test_unsupported_database_is_a_configuration_error(tmp_path: Path) -> None:
+    from intake.config import load
+    from intake.errors import ConfigError
+
+    path = tmp_path / "intake.toml"
+    path.write_text('[store]\ndatabase = "mysql://root@db/intake"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"store\.database.*'mysql' databases are not supported"):
+        load(path)
