@@ -6,6 +6,7 @@ Finnish and Swedish are written to tests/artifacts/desk/."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_fixtures import UNSURE_HETU, UNSURE_HETU_TRUTH, write_config
+from desk_fixtures import OTHER, UNSURE_HETU, UNSURE_HETU_TRUTH, write_config
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -35,6 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "desk"
 PASSWORD = "kala-kissa-2026"
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# What a browser does when a file is dropped on an element: a drop event carrying the file.
+DROP = """
+const [target, data, name] = arguments;
+const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+for (const type of ["dragenter", "dragover", "drop"]) {
+  target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+}
+"""
 
 
 def _free_port() -> int:
@@ -150,12 +161,21 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
     assert opened.manifest["fields"]["municipality"]["value"] == "Oulu"
     assert UNSURE_HETU_TRUTH not in json.dumps(dict(message_headers(message.read_bytes())))
 
-    _language(browser, "sv")
-    _wait(browser).until(ec.text_to_be_present_in_element((By.ID, "fields-title"), "Vad som lästes"))
-    _shot(browser, "sv-document")
+    # Drag and drop: a file dropped on the list goes through the hot folder like a scan.
     browser.find_element(By.CSS_SELECTOR, "header nav a.brand").click()
+    drop = _wait(browser).until(ec.presence_of_element_located((By.ID, "upload")))
+    data = base64.b64encode((corpus / OTHER).read_bytes()).decode()
+    browser.execute_script(DROP, drop, data, "Virtanen Matti.jpg")
+    _wait(browser, 60).until(lambda b: "ULOSOTTO" in b.find_element(By.ID, "rows").text)
+    assert not [p for p in hot.iterdir() if "Virtanen" in p.name]  # stored under a random name
+    assert "Mikään sääntö ei kerro" in browser.find_element(By.CSS_SELECTOR, "#rows tr.held").text
+
+    _language(browser, "sv")
     _wait(browser).until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Dokument"))
     _shot(browser, "sv-list")
+    browser.find_element(By.CSS_SELECTOR, "#rows tr.held td a").click()
+    _wait(browser).until(ec.text_to_be_present_in_element((By.ID, "fields-title"), "Vad som lästes"))
+    _shot(browser, "sv-document")
     browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
     _wait(browser).until(ec.url_contains("/signin"))
     _shot(browser, "sv-signin")
