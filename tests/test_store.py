@@ -46,6 +46,8 @@ def test_process_keeps_each_document_with_pages_crops_and_history(stored_spool: 
     assert crops and all((stored_spool / "store" / crop).is_file() for crop in crops)
     assert events == [("intake", "received"), ("intake", "received")]
     assert len(images) == 2 and all((stored_spool / "store" / image).is_file() for image in images)
+    for private in [stored_spool / "store" / "store.sqlite", *(stored_spool / "store" / i for i in images + crops)]:
+        assert private.stat().st_mode & 0o077 == 0, private  # what was read: intake's user only
     for image in images:  # page images named by the document's random id, nothing from the scan
         assert re.fullmatch(r"documents/[0-9a-f-]{36}/p001\.png", image)
 

@@ -37,7 +37,9 @@ def database_settings(config: Config) -> dict[str, Any]:
     url = config.store.database
     if url is None or "://" not in url:
         path = Path(url) if url else store_folder(config) / "store.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # What was read rests here: readable by intake's own user only (SQLite would follow the umask).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path),
