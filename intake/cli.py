@@ -7,16 +7,17 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
+from intake.desk.commands import add_commands
 from intake.errors import ConfigError, ExitCode, IntakeError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
+from intake.names import shown
 
 if TYPE_CHECKING:
     from intake.pipeline import FileResult
@@ -82,7 +83,7 @@ def _line(doc: Document) -> str:
     pages = ",".join(str(n) for n in doc.page_numbers) or "-"
     reason = f"  ({doc.reason})" if doc.reason else ""
     return (
-        f"{doc.source.path.name}  pages {pages}  {doc.authority or '-'}  {doc.form_id or '-'}  "
+        f"{shown(doc.source.path.name)}  pages {pages}  {doc.authority or '-'}  {doc.form_id or '-'}  "
         f"{doc.confidence:.2f}  {destination}  {doc.status}{reason}"
     )
 
@@ -92,7 +93,7 @@ def _report(result: FileResult, *, as_json: bool) -> None:
     if result.rejection is not None:
         rejection = result.rejection
         line = json.dumps(rejection.to_json(), ensure_ascii=False) if as_json else (
-            f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})")  # fmt: skip
+            f"{shown(rejection.path.name)}  rejected  ({rejection.code}: {rejection.reason})")  # fmt: skip
         sys.stdout.write(line + "\n")
     for doc in result.documents:
         sys.stdout.write((json.dumps(doc.to_json(), ensure_ascii=False) if as_json else _line(doc)) + "\n")
@@ -100,35 +101,43 @@ def _report(result: FileResult, *, as_json: bool) -> None:
 
 
 def cmd_process(args: argparse.Namespace) -> ExitCode:
+    from intake import spool
     from intake.delivery import Dispatcher
     from intake.pipeline import process
     from intake.progress import ProgressLine
+    from intake.store import open_store
 
     files = _input_files(args.files)
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
+    store = None if args.dry_run else open_store(config)
     keep = Path(args.keep_work) if args.keep_work else None
-    rejected = held = 0
-    with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
+    rejected = held = failed = 0
+    if not args.dry_run:  # a dry run leaves the spool untouched
+        spool.clean_at_start(config.transport.spool)
+    work = spool.work_dir(None if args.dry_run else config.transport.spool)
+    with work as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         for result in process(
-            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update,
-            quarantine=not args.dry_run,
+            files, config, dispatcher=dispatcher, work=tmp, keep_work=keep, progress=bar.update,
+            quarantine=not args.dry_run, store=store,
         ):  # fmt: skip
             bar.clear()
             _report(result, as_json=args.json)
             bar.redraw()
             rejected += result.rejection is not None
             held += sum(doc.status is Status.REVIEW for doc in result.documents)
+            failed += sum(doc.status is Status.FAILED for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
         undelivered = len(report.deferred) + len(report.failed)
-    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered, held=held)
+    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered + failed, held=held)
 
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
+    from intake.store import open_store
     from intake.watch import watch
 
     config = _load_config(args)
@@ -138,15 +147,18 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
     dispatcher = Dispatcher(config)
     interval = args.interval if args.interval is not None else config.watch.interval_s
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
-                    once=args.once, send=not args.no_send)  # fmt: skip
+                    once=args.once, send=not args.no_send, store=open_store(config))  # fmt: skip
     print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
     return ExitCode.for_outcome(rejected=summary.states["quarantine"], held=summary.states["review"])
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
+    from intake import preflight
     from intake.delivery import Dispatcher
 
-    dispatcher = Dispatcher(_load_config(args))
+    config = _load_config(args)
+    preflight.check_sending(config)  # no tesseract needed here, but every certificate and key
+    dispatcher = Dispatcher(config)
     report = dispatcher.flush()
     print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, failed {len(report.failed)}")
     return ExitCode.DELIVERY if report.deferred or report.failed else ExitCode.OK
@@ -163,10 +175,28 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
 
+    if bool(args.items) == args.all:
+        raise UsageError("intake retry: give outbox ITEM ids, or --all (not both)")
     dispatcher = Dispatcher(_load_config(args))
-    for item_id in args.items:
-        dispatcher.requeue(item_id)
+    for item_id in dispatcher.retry(None if args.all else args.items):
         print(f"{item_id}  queued again")
+    return ExitCode.OK
+
+
+def cmd_retention_run(args: argparse.Namespace) -> ExitCode:
+    import datetime as dt
+
+    from intake import retention
+
+    config = _load_config(args)
+    folder = Path(args.folder) if args.folder else None
+    report = retention.run(config, hot_folder=folder, now=dt.datetime.now(dt.UTC), dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for path in report.scans:
+        print(f"{verb}  {path}")
+    for item_id in report.messages:
+        print(f"{verb}  outbox message of item {item_id}")
+    print(f"{verb} {len(report.scans)} file(s) of handled scans, {len(report.messages)} sent message(s)")
     return ExitCode.OK
 
 
@@ -291,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"intake {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Callable[[argparse.Namespace], ExitCode], help: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help, description=help, epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         _common(command)
@@ -311,8 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
-    retry = add("retry", cmd_retry, "Queue failed outbox items again (after the cause was fixed).")
-    retry.add_argument("items", nargs="+", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry = add("retry", cmd_retry, "Queue failed or deferred outbox items again, due now (after the cause was fixed).")
+    retry.add_argument("items", nargs="*", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry.add_argument("--all", action="store_true", help="every failed and deferred item")
+    keep = sub.add_parser("retention", help="Retention commands.")
+    keep_sub = keep.add_subparsers(dest="action", required=True, metavar="ACTION")
+    keep_help = "Delete handled scans and sent messages older than [retention]; held ones stay."
+    keep_run = keep_sub.add_parser("run", help=keep_help, description=keep_help)
+    _common(keep_run)
+    keep_run.add_argument("folder", nargs="?", metavar="DIR", help="the hot folder whose done/ to clean")
+    keep_run.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    keep_run.set_defaults(handler=cmd_retention_run)
     config = sub.add_parser("config", help="Configuration commands.")
     config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="Validate the configuration and the machine, without running.")
@@ -340,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(averify)
     averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
     averify.set_defaults(handler=cmd_audit_verify)
+    add_commands(sub, add, _common)
     return parser
 
 

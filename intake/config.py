@@ -31,6 +31,8 @@ class CaptureConfig(_Strict):
     """Limits and resolution for reading input files."""
 
     work_dpi: int = Field(300, ge=150, le=600)
+    # A 200-page colour batch at 300 dpi is ~150 MB as JPEG-in-PDF; larger is refused unread.
+    max_file_mb: float = Field(500.0, gt=0, le=10_000)
     max_pages: int = Field(200, ge=1, le=5000)
     max_megapixels: float = Field(60.0, gt=0, le=180)
     file_timeout_s: float = Field(900.0, gt=0)  # 200 pages at ~2.5 s on two cores, with room
@@ -42,6 +44,16 @@ class WatchConfig(_Strict):
     """The hot folder: how often it is polled for files the scanner has finished writing."""
 
     interval_s: float = Field(2.0, gt=0, le=3600, description="a file is taken once unchanged over two polls")
+    # Scanners and copy tools write under hidden or temporary names (".scan.pdf",
+    # "x.part") and rename when done; such a name left unchanged this long is taken anyway.
+    temp_names_after_s: float = Field(600.0, ge=0, le=7 * 24 * 3600)
+
+
+class RetentionConfig(_Strict):
+    """How long handled scans (DIR/done) and sent messages stay; held ones stay until resolved."""
+
+    scans_days: float = Field(30.0, gt=0, le=36_500)
+    sent_days: float = Field(30.0, gt=0, le=36_500)
 
 
 class OcrConfig(_Strict):
@@ -155,11 +167,13 @@ class SmtpConfig(_Strict):
 
 
 class SmimeConfig(_Strict):
-    """Signing key of this service point; packages are signed, then encrypted."""
+    """Signing key of this service point, and whom agency certificates must chain to."""
 
-    certificate: Path | None = None
-    key: Path | None = None
+    certificate: Path | None = Field(None, description="this service point's signing certificate (PEM)")
+    key: Path | None = Field(None, description="its private key (PEM, mode 600)")
+    agency_trust: Path | None = Field(None, description="CA certificates agency certificates must chain to")
     require_encryption: bool = True
+    require_signing: bool = True
 
     @model_validator(mode="after")
     def _pair(self) -> SmimeConfig:
@@ -194,6 +208,44 @@ class TransportConfig(_Strict):
         return value
 
 
+class StoreConfig(_Strict):
+    """The document store: every document intake sees, kept until it is done.
+
+    SQLite under the spool by default; a PostgreSQL URL makes a regional hub share one.
+    """
+
+    database: str | None = Field(
+        None, description="postgresql://user@host/db, or a SQLite file path; default <spool>/store/store.sqlite"
+    )
+    folder: Path | None = Field(None, description="page images and field crops; default <spool>/store")
+    password_env: str | None = Field(None, description="environment variable holding the database password")
+    keep_days: int = Field(14, ge=1, le=3650, description="days a sent or rejected document's pages and readings stay")
+
+    @field_validator("database")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"{value.split('://')[0]!r} databases are not supported (sqlite file or postgresql://)")
+        return value
+
+
+class Language(StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"
+
+
+class DeskConfig(_Strict):
+    """The advisor's desk (``intake serve``): where it listens and how long a sign-in lasts."""
+
+    host: str = Field("127.0.0.1", description="listen address; the desk is local to the service point")
+    port: int = Field(8480, ge=1, le=65535)
+    hot_folder: Path | None = Field(None, description="folder the desk watches and puts uploads into")
+    language: Language = Language.FI
+    session_idle_s: int = Field(1800, ge=60, le=24 * 3600, description="signed out after this much inactivity")
+    session_max_s: int = Field(10 * 3600, ge=300, le=7 * 24 * 3600, description="signed out after this long anyway")
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -203,7 +255,24 @@ class Config(_Strict):
     destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
+    retention: RetentionConfig = RetentionConfig()
+    store: StoreConfig = StoreConfig()
+    desk: DeskConfig = DeskConfig()
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_certificate_per_address(self) -> Config:
+        # The outbox checks a queued item against its address's certificate at send time:
+        # two certificates for one address would make that check ambiguous.
+        seen: dict[str, tuple[str, Path | None]] = {}
+        for name, destination in self.destinations.items():
+            first = seen.setdefault(destination.address.casefold(), (name, destination.certificate))
+            if first[1] != destination.certificate:
+                raise ValueError(
+                    f"destinations {first[0]!r} and {name!r} have the same address {destination.address} "
+                    "but different certificates"
+                )
+        return self
 
     @model_validator(mode="after")
     def _rules_name_destinations(self) -> Config:
@@ -230,10 +299,17 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for dest in (data.get("destinations") or {}).values():
         if isinstance(dest, dict):
             fix(dest, "certificate")
+    for section_name, key in (("store", "folder"), ("desk", "hot_folder")):
+        section = data.get(section_name)
+        if isinstance(section, dict):
+            fix(section, key)
+    store = data.get("store")
+    if isinstance(store, dict) and "://" not in str(store.get("database", "://")):
+        fix(store, "database")
     transport = data.get("transport", {})
     if isinstance(transport, dict):
         fix(transport, "spool")
-        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key"))):
+        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key", "agency_trust"))):
             section = transport.get(sub)
             if isinstance(section, dict):
                 for key in keys:

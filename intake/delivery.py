@@ -13,7 +13,9 @@ from intake.config import Config, Destination
 from intake.durable import sha256_file
 from intake.errors import PackageError
 from intake.models import Document, Status
+from intake.routing.templates import load_templates
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
+from intake.transport.trust import AgencyCertificates
 
 if TYPE_CHECKING:
     from intake.pipeline import FileResult
@@ -41,6 +43,11 @@ class Dispatcher:
         self.config = config
         self.outbox = Outbox.for_config(config.transport)
         self.audit = AuditLog.for_config(config.transport)
+        # Read afresh on every use: a certificate file replaced while 'intake watch' runs
+        # is checked before anything is sealed for it, and queued items sealed for the old
+        # one are stopped at send time.
+        self.certificates = AgencyCertificates(config.destinations.values(),
+                                               anchors=config.transport.smime.agency_trust)  # fmt: skip
         self.keep_packages = keep_packages
         self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
 
@@ -65,11 +72,23 @@ class Dispatcher:
         self.audit.append(events)  # one fsync per file, not per entry
 
     def enqueue(self, document: Document, /) -> Package | None:
-        """Package ``document`` and queue it durably; on failure it is held for review."""
+        """Package ``document`` and queue it durably; on failure it is held for review.
+
+        A document queued before whose item failed is not queued twice: if the failure was
+        its recipient's certificate changing, the item is rebuilt for the new certificate;
+        otherwise the document says that it failed and how to retry.
+        """
+        rebuilt = False
         try:
-            package = build_package(document, destination=destination_of(document, self.config),
-                                    config=self.config.transport)  # fmt: skip
-            self.outbox.enqueue(package, package.recipient)
+            package = self._build(document)
+            item = self.outbox.get(self.outbox.enqueue(package, package.recipient))
+            if item.state is State.FAILED and item.certificate != (package.certificate or ""):
+                self.outbox.rebuild(item.id, package, now=dt.datetime.now(dt.UTC))
+                rebuilt = True
+            elif item.state is State.FAILED:
+                document.status = Status.FAILED
+                document.reason = (f"its package failed before (outbox item {item.id}): {item.last_error}; "
+                                   f"once the cause is fixed: intake retry {item.id}")  # fmt: skip
         except Exception as exc:  # a package that cannot be built or stored is held, never lost
             document.status, document.reason = Status.REVIEW, f"could not be queued: {exc}"
             log.error(
@@ -79,17 +98,30 @@ class Dispatcher:
                               form=document.form_id, code="not-queued")  # fmt: skip
             return None
         document.package_id = package.package_id
-        self.audit.record(Action.QUEUED, package_id=package.package_id, file_sha256=document.source.sha256,
-                          pages=document.page_numbers, form=document.form_id,
-                          rule=document.route.rule if document.route else None,
-                          destination=package.recipient)  # fmt: skip
+        if document.status is not Status.FAILED:  # a failed item was not queued again: nothing new happened
+            self.audit.record(Action.QUEUED, package_id=package.package_id, file_sha256=document.source.sha256,
+                              pages=document.page_numbers, form=document.form_id,
+                              rule=document.route.rule if document.route else None,
+                              destination=package.recipient, code="rebuilt" if rebuilt else None)  # fmt: skip
         if self.keep_packages:
             self.packages[package.package_id] = package
         return package
 
+    def _build(self, document: Document) -> Package:
+        """Check the destination's certificate now, then seal the package for exactly that one."""
+        destination = destination_of(document, self.config)
+        checked = self.certificates.check(destination)
+        package = build_package(document, destination=destination, config=self.config.transport,
+                                templates=load_templates(self.config.routing.templates))  # fmt: skip
+        if checked is not None and package.certificate != checked.fingerprint:
+            raise PackageError(f"the certificate of {destination.address} changed while the package was built")
+        return package
+
     def flush(self) -> FlushReport:
         """Deliver every due item once; returns what happened to each."""
-        report = asyncio.run(flush(self.outbox, smtp=self.config.transport.smtp))
+        report = asyncio.run(
+            flush(self.outbox, smtp=self.config.transport.smtp, certificates=self.certificates.current)
+        )
         for item_id, error in report.errors.items():
             log.warning("outbox item %s not delivered: %s", item_id, error)
         events = []
@@ -103,11 +135,16 @@ class Dispatcher:
             self.audit.append(events)
         return report
 
-    def requeue(self, item_id: str, /) -> None:
-        """Queue a failed item again (``intake retry``), and record it."""
-        self.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
-        item = self.outbox.get(item_id)
-        self.audit.record(Action.QUEUED, package_id=item.package_id, destination=item.recipient, code="retry")
+    def retry(self, item_ids: list[str] | None = None) -> list[str]:
+        """Make failed and deferred items due now (``None``: all of them), and record it; returns their ids."""
+        now = dt.datetime.now(dt.UTC)
+        if item_ids is None:
+            item_ids = [item.id for item in self.outbox.list() if item.state in (State.FAILED, State.DEFERRED)]
+        for item_id in item_ids:
+            self.outbox.requeue(item_id, now=now)
+            item = self.outbox.get(item_id)
+            self.audit.record(Action.QUEUED, package_id=item.package_id, destination=item.recipient, code="retry")
+        return item_ids
 
     def lines(self) -> list[str]:
         """One line per outbox item, for ``intake outbox``."""
@@ -119,6 +156,10 @@ class Dispatcher:
             )
             if item.state == State.DEFERRED and item.next_attempt:
                 line += f"  next {_local(item.next_attempt)}"
+            if item.state == State.SENDING:
+                line += "  (being sent now, or its sender crashed: the next 'intake send' sends it again)"
+            if item.file is None:
+                line += "  message deleted (retention)"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)

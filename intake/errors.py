@@ -4,23 +4,30 @@ IntakeError                      exit code (``exit_code``)
 ├── UsageError                   2  the command line is wrong (a path that does not exist)
 ├── ConfigError                  3  the configuration file is wrong (file, key, problem)
 ├── EnvironmentProblem           4  something intake needs is missing on this machine
+│   └── UnsafeFolder             4  an output folder is a symbolic link or not a folder
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
+│       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
+├── StoreError                   4  the document store cannot be opened, read or written
+│   └── ReviewError              2  a desk action cannot be done (unknown document, not held, bad value)
 ├── AuditError                   13 the audit log cannot be written, or its chain is broken
 └── TransportError
     ├── PackageError
     │   ├── NotARecipient        (received) the message is encrypted to someone else's key
     │   └── PackageRefused       (received) a message fails a check; ``reason`` says which
+    ├── CertificateError         3  a certificate or key is not fit to encrypt to or sign with
     ├── ReceiveError             4  (received) a mailbox or the output folder cannot be used
     ├── OutboxError
+    │   └── OutboxBusy           12  another process is sending from the outbox
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
         ├── TemporaryFailure     4xx: try again later
+        │   └── TlsUnavailable   no STARTTLS or an untrusted server certificate
         └── PermanentFailure     5xx: will not succeed by retrying
 
 Every other IntakeError that reaches the command line is a bug (exit 1). Bad input files
@@ -95,6 +102,14 @@ class EnvironmentProblem(IntakeError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class UnsafeFolder(EnvironmentProblem):
+    """A folder intake writes to is a symbolic link or not a folder: it refuses to start."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        self.folder = folder
+        super().__init__(message)
+
+
 class BadInputError(IntakeError):
     """An input file cannot be processed; the file is quarantined with this reason."""
 
@@ -125,6 +140,10 @@ class LimitExceeded(BadInputError):
     code = "limit-exceeded"
 
 
+class FileTooLarge(LimitExceeded):
+    """The file is larger than ``[capture] max_file_mb``; it is quarantined unread."""
+
+
 class OcrError(IntakeError):
     """The OCR engine failed on a page."""
 
@@ -137,6 +156,27 @@ class TemplateError(IntakeError):
     def __init__(self, message: str, *, template: str | None = None) -> None:
         self.template = template
         super().__init__(f"template {template}: {message}" if template else message)
+
+
+class StoreError(IntakeError):
+    """The document store cannot be opened, read or written."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class ReviewError(StoreError):
+    """A desk action cannot be done: the document is unknown or not held, or a value is wrong.
+
+    ``code`` names the refusal (``not-held``, ``invalid-value``, ``not-released``…) so that the
+    desk can say it in the advisor's language.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, *, document: str | None = None, code: str = "refused") -> None:
+        self.document = document
+        self.code = code
+        super().__init__(message)
 
 
 class AuditError(IntakeError):
@@ -172,8 +212,24 @@ class ReceiveError(TransportError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class CertificateError(TransportError):
+    """A certificate or key is not fit for its use; ``path`` names the file at fault."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class OutboxError(TransportError):
     """The durable outbox could not be read or written."""
+
+
+class OutboxBusy(OutboxError):
+    """Another process holds the outbox's sending lock; try again when it is done."""
+
+    exit_code = ExitCode.DELIVERY
 
 
 class DeliveryError(TransportError):
@@ -193,5 +249,9 @@ class TemporaryFailure(DeliveryError):
     """The server answered 4xx or could not be reached: try again later."""
 
 
+class TlsUnavailable(TemporaryFailure):
+    """The server offered no STARTTLS or an untrusted certificate: deferred, never sent in clear."""
+
+
 class PermanentFailure(DeliveryError):
-    """The server answered 5xx or refused TLS: retrying will not help."""
+    """The server answered 5xx: retrying will not help."""

@@ -7,6 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from intake.names import shown
+
+# An affine map from a form template's millimetres to the page's millimetres (both from
+# the top-left corner): (a, b, c, d, e, f) takes (x, y) to (a·x + b·y + c, d·x + e·y + f).
+Placement = tuple[float, float, float, float, float, float]
+
 
 class Status(StrEnum):
     """What happened to a document."""
@@ -14,6 +20,7 @@ class Status(StrEnum):
     QUEUED = "queued"  # accepted and in the outbox (or would be, with --dry-run)
     REVIEW = "review"  # held for the advisor: intake is not sure
     REJECTED = "rejected"  # the input could not be processed (quarantined)
+    FAILED = "failed"  # processed again, but its package failed earlier: reason says why and how to retry
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class PageAnalysis:
     archive_dpi: int
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     separator: bool = False  # a separator sheet: it ends a document and is dropped
+    placement: Placement | None = None  # where the form's template lies on the archival image
+    crops: dict[str, Path] = field(default_factory=dict)  # each field's box as an image, in the work folder
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ class Document:
     reason: str | None = None
     route: Route | None = None
     package_id: str | None = None
+    store_id: str | None = None  # the document's id in the store (random), for the desk and 'intake review'
 
     @property
     def page_numbers(self) -> list[int]:
@@ -131,7 +141,7 @@ class Document:
     def to_json(self) -> dict[str, Any]:
         return {
             "source": {
-                "file": str(self.source.path),
+                "file": shown(self.source.path),  # one line, valid UTF-8
                 "sha256": self.source.sha256,
                 "pages": self.page_numbers,
             },
@@ -150,6 +160,7 @@ class Document:
             "separator_pages": list(self.separator_pages),
             "reason": self.reason,
             "package": self.package_id,
+            "stored": self.store_id,
         }
 
 
@@ -165,7 +176,7 @@ class Rejection:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"file": str(self.path), "sha256": self.sha256, "pages": []},
+            "source": {"file": shown(self.path), "sha256": self.sha256, "pages": []},
             "status": str(Status.REJECTED),
             "authority": None,
             "form": {"id": None, "code": None, "language": None},

@@ -146,6 +146,7 @@ timeout_s = 20
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 """)
     broken = tmp_path / f"scan-{HETU}.pdf"  # a customer's code in a file name must not reach the log
     broken.write_bytes(b"%PDF-1.4 truncated")
@@ -216,6 +217,7 @@ ca_file = "{pki.ca.cert}"
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 """)
     dispatcher = Dispatcher(load_config(config))
     package = dispatcher.enqueue(make_document(tmp_path))  # a KELA form routed by rule kela-fi

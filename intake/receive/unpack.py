@@ -18,10 +18,11 @@ from typing import Any, NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from pydantic import ValidationError
 
 from intake.errors import NotARecipient, PackageError, PackageRefused
 from intake.transport import _openssl, _smime
-from intake.transport.package import MANIFEST_SCHEMA, MANIFEST_VERSION
+from intake.transport.manifest import SCHEMA_NAME, SCHEMA_VERSION, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,16 @@ def _signer(path: Path) -> tuple[str, str]:
 
 def _check_manifest(manifest: dict[str, Any], pdf: bytes, addresses: Sequence[str]) -> str:
     """The package id, once the manifest is ours, for us, and matches the PDF."""
-    if (manifest.get("schema"), manifest.get("schema_version")) != (MANIFEST_SCHEMA, MANIFEST_VERSION):
+    if (manifest.get("schema"), manifest.get("schema_version")) != (SCHEMA_NAME, SCHEMA_VERSION):
         raise PackageRefused(Reason.MALFORMED, "the manifest is not an intake manifest of a known version")
+    try:
+        Manifest.model_validate(manifest)  # what manifest.schema.json promises
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise PackageRefused(
+            Reason.MALFORMED, f"the manifest does not match its schema at {where}: {error['msg']}"
+        ) from exc
     package_id = manifest.get("package_id")
     if not isinstance(package_id, str) or not _PACKAGE_ID.match(package_id):
         raise PackageRefused(Reason.MALFORMED, "the manifest has no valid package id")

@@ -6,10 +6,13 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
-from intake.models import CleanPage, FieldValue, PageIdentity
+import numpy as np
+
+from intake.models import CleanPage, FieldValue, PageIdentity, Placement
 from intake.ocr import OcrEngine
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
+from intake.routing.crops import field_crops
 from intake.routing.fields import read_checkboxes, read_fields
 from intake.routing.templates import Template
 
@@ -26,7 +29,9 @@ class Recognition:
     turned: int = 0  # degrees recognition turned the page after capture (0 or 180)
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
+    crops: dict[str, np.ndarray] = field(default_factory=dict)  # each field's box, grey, at crops.CROP_DPI
     seconds: dict[str, float] = field(default_factory=dict)
+    placement: Placement | None = None  # template mm -> page mm, when the page registered
 
 
 _CLASSIFIERS: dict[tuple[str, ...], Classifier] = {}
@@ -84,10 +89,12 @@ def recognise(page: CleanPage, templates: tuple[Template, ...], *, engine: OcrEn
     )
     if alignment is None or layout <= 0:
         return result
+    result.placement = alignment.to_page_mm()
     started = time.perf_counter()
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)
     result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
     result.fields = read_fields(warped, zones, dpi=FIELD_DPI)
+    result.crops = field_crops(warped, zones, dpi=FIELD_DPI)
     result.seconds["fields"] = time.perf_counter() - started
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import cast
@@ -35,6 +36,11 @@ def load_private_key(path: Path) -> SigningKey:
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise PackageError(f"private key {path} is neither RSA nor EC")
     return key
+
+
+def fingerprint(certificate: x509.Certificate, /) -> str:
+    """SHA-256 of the certificate's DER encoding, hex (as ``openssl x509 -fingerprint -sha256``)."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def crlf(data: bytes) -> bytes:
