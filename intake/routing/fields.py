@@ -82,17 +82,23 @@ def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValu
     - postal code and municipality: the postal code's municipality (Posti) is the one written;
     - a birth date: the henkilötunnus on the page carries the same date.
     Anything else that is well read stays None ("not provable"); a reading that fails its
-    kind's rules is False, with the candidates for the advisor.
+    kind's rules is False. What is not proven keeps its candidates for the advisor; an
+    unproven henkilötunnus has no value at all, only candidates (at the desk).
     """
     readings = dict(readings)
     proven = _places_agree(readings) | _birth_dates_agree(readings)
     proven |= {name for name, (zone, r) in readings.items() if r.clear and zone.kind in CHECKED_KINDS}
     result = {}
     for name, (zone, reading) in readings.items():
+        if name in proven:
+            result[name] = FieldValue(reading.value, reading.confidence, True, raw=reading.raw)
+            continue
         value = reading.value if reading.value is not None else (reading.raw.replace("?", "") or None)
-        valid: bool | None = True if name in proven else None
+        valid: bool | None = None
         if reading.value is None and zone.kind in _RULED_KINDS:
             valid = False  # as read, it breaks the kind's rules: a person must look
+        if zone.kind == FieldKind.HETU:
+            value = None  # an unproven reading may be another person's valid code: only candidates
         candidates = tuple(text for text, _ in reading.candidates[:3])
         result[name] = FieldValue(value, reading.confidence, valid, raw=reading.raw, candidates=candidates)
     return result
