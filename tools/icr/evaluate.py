@@ -44,12 +44,14 @@ def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, coll
                 continue
             kind = "municipality" if s["zone"].endswith("municipality") else s["kind"]
             got = values.get(s["zone"])
-            right = bool(
-                got and _normal(got.value, s["kind"]) == _normal(validate(s["kind"], s["value"])[0], s["kind"])
-            )
+            wanted = _normal(validate(s["kind"], s["value"])[0], s["kind"])
+            right = bool(got and _normal(got.value, s["kind"]) == wanted)
+            # An unproven henkilötunnus has no value: what the advisor sees first is its best candidate.
+            first = right or bool(got and got.candidates and _normal(got.candidates[0], s["kind"]) == wanted)
             row = table[kind]
             valid = bool(got and got.valid)
-            counts = {"n": 1, "exact": int(right), "valid": int(valid), "wrong": int(valid and not right)}
+            counts = {"n": 1, "exact": int(right), "first": int(first), "valid": int(valid),
+                      "wrong": int(valid and not right)}  # fmt: skip
             row.update(counts)
             if kind in ("postal", "municipality"):
                 table["postal+municipality"].update(counts)
@@ -58,8 +60,8 @@ def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, coll
 
 def print_table(table: dict[str, collections.Counter], title: str) -> None:
     print(f"\n{title}\n")
-    print("| kind | fields | exact | accepted (valid) | accepted but wrong |")
-    print("|---|---|---|---|---|")
+    print("| kind | fields | exact | value or first candidate right | accepted (valid) | accepted but wrong |")
+    print("|---|---|---|---|---|---|")
     total: collections.Counter = collections.Counter()
     for kind, row in sorted(table.items()):
         if kind != "postal+municipality":
@@ -71,6 +73,7 @@ def print_table(table: dict[str, collections.Counter], title: str) -> None:
 def _row(kind: str, r: collections.Counter) -> str:
     n = max(r["n"], 1)
     return (f"| {kind} | {r['n']} | {r['exact']} ({100 * r['exact'] / n:.0f} %) | "
+            f"{r['first']} ({100 * r['first'] / n:.0f} %) | "
             f"{r['valid']} ({100 * r['valid'] / n:.0f} %) | {r['wrong']} |")  # fmt: skip
 
 
