@@ -17,7 +17,7 @@ from intake.store import open_store
 
 log = logging.getLogger(__name__)
 
-DESK_POLL_S = 0.5  # the desk's hot folder is polled often: a scan should be on screen within seconds
+DESK_POLL_S = 0.25  # the desk's hot folder is polled often: a scan should be on screen within seconds
 PURGE_EVERY_S = 3600.0
 SEND_EVERY_S = 1.0  # without a hot folder, released documents still leave within a second
 
