@@ -35,6 +35,7 @@ class ExitCode(IntEnum):
     REVIEW = 10  # some documents are held for the advisor to review
     REJECTED = 11  # some files could not be processed and were quarantined
     DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
+    RULES = 13  # 'rules check' found a problem, or a 'rules test' case failed
 
 
 EPILOG = "exit codes:\n" + "\n".join(
@@ -48,6 +49,7 @@ EPILOG = "exit codes:\n" + "\n".join(
         (ExitCode.REVIEW, "some documents held for review"),
         (ExitCode.REJECTED, "some files rejected and quarantined"),
         (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+        (ExitCode.RULES, "rules check found a problem, or a rules test case failed"),
     )
 )
 
@@ -164,7 +166,8 @@ def cmd_config_check(args: argparse.Namespace) -> ExitCode:
     config = _load_config(args)
     _preflight(config)
     where = args.config or "built-in defaults"
-    print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations)")
+    print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations, "
+          f"{len(config.agencies)} agencies, {len(config.authorities)} authorities)")  # fmt: skip
     return ExitCode.OK
 
 
@@ -180,7 +183,7 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
-    from intake.routing.builder import detect_template, write_template
+    from intake.routing.builder import detect_template, existing_ids, write_template
 
     config = _load_config(args)
     folder = Path(args.out) if args.out else config.routing.templates
@@ -188,10 +191,16 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
         raise ConfigError(
             'where should the template go? set [routing] templates = "FOLDER" in the configuration or pass --out'
         )
+    if args.authority not in config.authorities:
+        raise ConfigError(f"unknown authority {args.authority!r} (known: {', '.join(config.authorities)}; "
+                          "a new one goes in [authorities] of the configuration)")  # fmt: skip
     template = detect_template(
         Path(args.blank), authority=args.authority, code=args.code, language=args.language,
         form_id=args.id, title=args.title,
     )  # fmt: skip
+    if template.id in existing_ids(folder) and not args.replace:
+        raise TemplateError(f"a form with id {template.id!r} exists already: pass --replace to replace it, "
+                            "or --id to give the new form an id of its own")  # fmt: skip
     target = write_template(template, folder)
     print(f"{template.id}  {template.authority}  {template.code}  {template.language}  {template.title!r}  -> {target}")
     print(f"{'name':<32} {'kind':<10} {'page':>4}  box (x, y, w, h mm)   label")
@@ -256,12 +265,27 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("blank", metavar="BLANK.pdf", help="the blank form")
     tadd.add_argument("--authority", required=True, help="authority code, e.g. KELA")
     tadd.add_argument("--code", required=True, help="the form's printed code, e.g. 'SV 8'")
-    tadd.add_argument("--language", choices=("fi", "sv"), default="fi")
+    tadd.add_argument("--language", choices=("fi", "sv"), help="default: detected from the printed text")
+    tadd.add_argument("--replace", action="store_true", help="replace an existing form with the same id")
     tadd.add_argument("--id", help="template id (default: from authority, code and language)")
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    _rules_parser(sub)
     return parser
+
+
+def _rules_parser(sub: argparse._SubParsersAction) -> None:
+    from intake import rules_cli
+
+    rules = sub.add_parser("rules", help="Routing rules: check, explain, test and replay them before they go live.")
+    rules_sub = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, handler, help in rules_cli.COMMANDS:
+        command = rules_sub.add_parser(name, help=help, description=help, epilog=EPILOG,
+                                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        _common(command)
+        rules_cli.arguments(name, command)
+        command.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

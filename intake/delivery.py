@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from intake.config import Config, Destination
 from intake.errors import PackageError
 from intake.models import Document, Status
+from intake.register import Register
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
 
 log = logging.getLogger(__name__)
 
 
 def destination_of(document: Document, config: Config) -> Destination:
-    """The configured destination of a routed document's rule."""
-    rule_id = document.route.rule if document.route else None
-    for rule in config.routing.rules:
-        if rule.id == rule_id:
-            return config.destinations[rule.destination]
-    raise PackageError(f"document has no route to a configured rule ({rule_id!r})")
+    """The configured destination routing chose for a document."""
+    target = document.route.target if document.route else None
+    if target is not None and target in config.destinations:
+        return config.destinations[target]
+    raise PackageError(f"document has no route to a configured destination ({target!r})")
 
 
 class Dispatcher:
@@ -28,11 +29,19 @@ class Dispatcher:
     def __init__(self, config: Config, *, keep_packages: bool = False) -> None:
         self.config = config
         self.outbox = Outbox.for_config(config.transport)
+        self.register = Register(config.transport.spool)
         self.keep_packages = keep_packages
         self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
 
     def enqueue(self, document: Document, /) -> Package | None:
-        """Package ``document`` and queue it durably; on failure it is held for review."""
+        """Package ``document`` and queue it durably; a possible rescan, or a failure, is held for review."""
+        now = dt.datetime.now(dt.UTC)
+        earlier = self.register.duplicate_of(document, days=self.config.routing.duplicate_days, now=now)
+        if earlier is not None:
+            document.status = Status.REVIEW
+            document.reason = (f"possible duplicate: the same form and person, nearly the same readings, "
+                               f"were queued as package {earlier.package_id} on {earlier.queued:%Y-%m-%d}")  # fmt: skip
+            return None
         try:
             package = build_package(document, destination=destination_of(document, self.config),
                                     config=self.config.transport)  # fmt: skip
@@ -44,6 +53,10 @@ class Dispatcher:
             )
             return None
         document.package_id = package.package_id
+        try:
+            self.register.record(document, package.package_id, now=now)
+        except Exception:  # queued is queued: a register that cannot be written only loses a check
+            log.exception("package %s queued but not recorded in the register", package.package_id)
         if self.keep_packages:
             self.packages[package.package_id] = package
         return package

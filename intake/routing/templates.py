@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from intake.config import AUTHORITIES
 from intake.errors import TemplateError
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class Template(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    authority: str
+    authority: str = Field(pattern=r"^[A-Z][A-Z0-9_-]*$", description="the owner printed on the form")
     code: str
     language: str = Field(pattern=r"^(fi|sv)$")
     title: str
@@ -81,8 +80,6 @@ class Template(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Template:
-        if self.authority not in AUTHORITIES:
-            raise ValueError(f"unknown authority {self.authority!r}")
         names = [zone.name for zone in self.zones]
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:

@@ -15,6 +15,7 @@ from intake.errors import TemplateError
 from intake.routing.layout import Found, Shape, find_layout
 from intake.routing.pdftext import PdfLine
 from intake.routing.templates import FieldKind, Zone
+from intake.routing.vocabulary import canonical_name
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,12 @@ def _render(blank_pdf: Path, page: int) -> np.ndarray:
 
 
 def _name(zone: dict, taken: set[str]) -> str:
-    base = slugify(zone["label"], fallback=zone["kind"]) if zone["label"] else zone["kind"]
+    """The canonical name its label means (see ``vocabulary``), else one made from the label."""
+    canonical = canonical_name(zone["label"]) if zone["kind"] != FieldKind.CHECKBOX else None
+    if canonical is not None and canonical not in taken:
+        base = canonical
+    else:
+        base = slugify(zone["label"], fallback=zone["kind"]) if zone["label"] else zone["kind"]
     name, n = base, 2
     while name in taken:
         name, n = f"{base}_{n}", n + 1

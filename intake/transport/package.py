@@ -220,7 +220,13 @@ def _manifest(
         "authority": document.authority,
         "form": {"id": document.form_id, "code": document.code, "language": document.language},
         "confidence": round(document.confidence, 3),
-        "route": {"rule": route.rule if route else None, "reason": route.reason if route else None},
+        "scanned": document.scan_date.isoformat(),
+        "route": {
+            "rule": route.rule if route else None,
+            "destination": route.target if route else None,
+            "municipality": route.place if route else None,
+            "reason": route.reason if route else None,
+        },
         "fields": {name: value.to_json() for name, value in document.fields.items()},
         "checkboxes": dict(document.checkboxes),
         "pdf": {
