@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from intake.config_routing import (
     BUILTIN_AUTHORITIES,
     ID,
+    TableError,
     Agency,
     Authority,
     Destination,
@@ -247,6 +248,9 @@ def _config_error(exc: ValidationError, path: Path | None, rules_path: Path | No
     """The first problem, named by file and key (in the rules file when it is one of its keys)."""
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or None
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, TableError):
+        key = cause.key
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     message = error["msg"].removeprefix("Value error, ")
     where = str(path) if path else None

@@ -165,6 +165,14 @@ class Rule(_Dated):
         return bool(self.municipality or self.region or self.employment_area or self.elinvoimakeskus)
 
 
+class TableError(ValueError):
+    """A cross-check between sections failed; ``key`` says where (e.g. routing.rules.3.authority)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
 def check_table(
     authorities: dict[str, Authority],
     agencies: dict[str, Agency],
@@ -175,16 +183,20 @@ def check_table(
     for name, destination in destinations.items():
         if destination.agency is not None and destination.agency not in agencies:
             known = ", ".join(sorted(agencies)) or "none defined"
-            raise ValueError(f"destinations.{name}: unknown agency {destination.agency!r} (known: {known})")
+            raise TableError(f"destinations.{name}.agency", f"unknown agency {destination.agency!r} (known: {known})")
     seen: set[str] = set()
     for index, rule in enumerate(rules):
-        where = f"routing.rules.{index} ({rule.id})"
+        where = f"routing.rules.{index}"
         if rule.id in seen:
-            raise ValueError(f"{where}: rule id {rule.id!r} is used twice")
+            raise TableError(f"{where}.id", f"rule id {rule.id!r} is used twice")
         seen.add(rule.id)
         for code in rule.authority:
             if code not in authorities:
-                raise ValueError(f"{where}: unknown authority {code!r} (known: {', '.join(authorities)})")
+                known = ", ".join(authorities)
+                raise TableError(
+                    f"{where}.authority", f"unknown authority {code!r} in rule {rule.id!r} (known: {known})"
+                )
         if rule.destination not in destinations:
             known = ", ".join(sorted(destinations)) or "none defined"
-            raise ValueError(f"{where}: unknown destination {rule.destination!r} (known: {known})")
+            raise TableError(f"{where}.destination",
+                             f"unknown destination {rule.destination!r} in rule {rule.id!r} (known: {known})")  # fmt: skip
