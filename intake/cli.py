@@ -183,7 +183,7 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
-    from intake.routing.builder import detect_template, existing_ids, write_template
+    from intake.routing.authoring import detect_template, existing_ids, write_template
 
     config = _load_config(args)
     folder = Path(args.out) if args.out else config.routing.templates

@@ -14,14 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from intake.config_routing import (
     BUILTIN_AUTHORITIES,
     ID,
-    TableError,
     Agency,
     Authority,
     Destination,
     Rule,
+    TableError,
     check_table,
 )
 from intake.errors import ConfigError
+from intake.ocr.engine import Tesseract
 
 __all__ = ["Agency", "Authority", "Config", "Destination", "Rule", "load"]
 
@@ -57,9 +58,9 @@ class OcrConfig(_Strict):
     workers: int = Field(0, ge=0, le=64, description="0 = one worker per core")
     tesseract: str = "tesseract"
 
-    @property
-    def lang(self) -> str:
-        return "+".join(self.languages)
+    def engine(self) -> Tesseract:
+        """The OCR engine: the tesseract program with these languages."""
+        return Tesseract(cmd=self.tesseract, languages=tuple(self.languages))
 
 
 class RoutingConfig(_Strict):

@@ -198,5 +198,5 @@ def check_table(
                 )
         if rule.destination not in destinations:
             known = ", ".join(sorted(destinations)) or "none defined"
-            raise TableError(f"{where}.destination",
-                             f"unknown destination {rule.destination!r} in rule {rule.id!r} (known: {known})")  # fmt: skip
+            message = f"unknown destination {rule.destination!r} in rule {rule.id!r} (known: {known})"
+            raise TableError(f"{where}.destination", message)

@@ -63,7 +63,8 @@ def analyse_page(
     started = time.perf_counter()
     image, dpi = capture.load_page(source, number, config.capture)
     keep = capture.Keep(keep_work, f"{source.sha256[:16]}-p{number:04d}") if keep_work else None
-    page = capture.clean(image, dpi, number=number, config=config.capture, tesseract=config.ocr.tesseract, keep=keep)
+    engine = config.ocr.engine()
+    page = capture.clean(image, dpi, number=number, config=config.capture, engine=engine, keep=keep)
     seconds["capture"] = time.perf_counter() - started
     archive = work / f"{source.sha256[:16]}-p{number:04d}.png"
     if page.blank or page.separator:
@@ -72,7 +73,7 @@ def analyse_page(
             page.flags, {}, {}, None, page.archive_dpi, seconds, separator=page.separator,
         )  # fmt: skip
     templates = load_templates(config.routing.templates)
-    found = recognise(page, templates, lang=config.ocr.lang, tesseract=config.ocr.tesseract)
+    found = recognise(page, templates, engine=engine)
     seconds.update(found.seconds)
     if found.turned:
         page.image = page.image.rotate(found.turned)

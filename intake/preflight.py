@@ -13,10 +13,6 @@ from pathlib import Path
 from intake.config import Config, SmtpConfig
 from intake.errors import ConfigError, EnvironmentProblem
 
-# Orientation's second opinion reads a text band in English (the ascender test is
-# language-free); classification and fields read in the configured languages.
-ORIENTATION_LANGUAGE = "eng"
-
 
 def check(config: Config, *, sending: bool = True) -> None:
     """Tesseract and the languages used, the character model, templates and rules; keys when sending."""
@@ -30,10 +26,12 @@ def check(config: Config, *, sending: bool = True) -> None:
 
 def check_tesseract(config: Config) -> None:
     """Raise with the apt-get command to run when tesseract or a language it needs is missing."""
+    from intake.capture import orient
     from intake.ocr import tesseract
 
     have = tesseract.installed_languages(config.ocr.tesseract)
-    needed = dict.fromkeys([*config.ocr.languages, ORIENTATION_LANGUAGE])
+    # Classification and fields read in the configured languages, orientation in its own.
+    needed = dict.fromkeys([*config.ocr.languages, orient.LANGUAGE])
     missing = [lang for lang in needed if lang not in have]
     if missing:
         packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)

@@ -7,10 +7,9 @@ import json
 import pytest
 from conftest import SHARED
 
-from intake.routing.layout import Shape
-from intake.routing.pdftext import lines
-from intake.routing.templates import FieldKind
-from intake.routing.zonefind import find_zones, kind_of, slugify
+from intake.routing.authoring.layout import Shape
+from intake.routing.authoring.zonefind import find_zones, kind_of, slugify
+from intake.routing.templates import FieldKind, blank_text
 
 
 @pytest.mark.parametrize(
@@ -51,7 +50,7 @@ def test_zones_found_in_the_shared_blanks_match_the_catalogue() -> None:
     total = overlapping = kinds = extra = 0
     for form in catalogue["forms"]:
         pdf = SHARED / "forms" / form["blank_pdf"]
-        found = find_zones(pdf, lines(pdf), form["pages"])
+        found = find_zones(pdf, blank_text(pdf), form["pages"])
         used = set()
         for field in form["fields"]:
             total += 1

@@ -9,6 +9,7 @@ from PIL import Image
 
 from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
+from intake.ocr import Tesseract
 from intake.routing.recognise import recognise
 from intake.routing.templates import load_templates
 
@@ -29,7 +30,7 @@ def _reads_as_the_form(path: Path, number: int = 1) -> None:
     source = inspect(path, CONFIG)
     image, dpi = load_page(source, number, CONFIG)
     cleaned = clean(image, dpi, number=number, config=CONFIG)
-    found = recognise(cleaned, load_templates(), lang="fin+swe+eng")
+    found = recognise(cleaned, load_templates(), engine=Tesseract())
     assert found.identity.form_id == FORM, found.identity.reason
     assert found.identity.score >= 0.9
 

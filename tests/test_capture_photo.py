@@ -13,6 +13,7 @@ from intake.capture import clean, inspect, load_page, photo
 from intake.capture._raster import to_grey
 from intake.config import CaptureConfig
 from intake.models import CleanPage
+from intake.ocr import Tesseract
 
 CONFIG = CaptureConfig()
 PHONE = (3000, 4000)  # a 12-megapixel phone camera, portrait
@@ -78,7 +79,7 @@ def test_photographed_form_is_still_recognised(photographed: CleanPage) -> None:
     from intake.routing.recognise import recognise
     from intake.routing.templates import load_templates
 
-    found = recognise(photographed, load_templates(), lang="fin+swe+eng")
+    found = recognise(photographed, load_templates(), engine=Tesseract())
     assert found.identity.form_id == "oikeusapu-oa1-fi"
     assert found.identity.score >= 0.8
 

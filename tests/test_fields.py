@@ -10,6 +10,7 @@ import pytest
 
 from intake import capture
 from intake.config import CaptureConfig
+from intake.ocr import Tesseract
 from intake.routing import align as registration
 from intake.routing.checkboxes import read_mark
 from intake.routing.fields import SETUPS, read_checkboxes
@@ -87,7 +88,7 @@ def test_faint_ticks_on_real_scans(corpus: Path, truth: dict, name: str) -> None
     limits = CaptureConfig()
     source = capture.inspect(corpus / name, limits)
     image, dpi = capture.load_page(source, 1, limits)
-    page = capture.clean(image, dpi, number=1, config=limits, tesseract="tesseract")
+    page = capture.clean(image, dpi, number=1, config=limits, engine=Tesseract())
     alignment = registration.align(registration.downscale(page.ocr_image, page.dpi), template.blank_path, 1)
     assert alignment is not None
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, DPI)

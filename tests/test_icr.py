@@ -148,6 +148,6 @@ def test_real_scan_with_a_wrong_check_box_is_not_accepted() -> None:
 
 
 def test_training_script_excludes_the_corpus_fonts() -> None:
-    source = (Path(__file__).parents[1] / "tools" / "train_icr.py").read_text("utf-8")
+    source = (Path(__file__).parents[1] / "tools" / "icr" / "train.py").read_text("utf-8")
     for package in ("humor-sans", "fifthhorseman", "femkeklaver", "bwht"):
         assert f'"{package}"' in source

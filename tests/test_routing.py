@@ -9,12 +9,13 @@ import pytest
 from intake import capture
 from intake.config import CaptureConfig
 from intake.models import CleanPage
+from intake.ocr import Tesseract
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
 from intake.routing.recognise import recognise
 from intake.routing.templates import load_templates
 
-LANG = "fin+swe+eng"
+ENGINE = Tesseract()
 TEMPLATES = load_templates()
 
 
@@ -22,7 +23,7 @@ def clean_page(corpus: Path, name: str, number: int = 1) -> CleanPage:
     limits = CaptureConfig()
     source = capture.inspect(corpus / name, limits)
     image, dpi = capture.load_page(source, number, limits)
-    return capture.clean(image, dpi, number=number, config=limits)
+    return capture.clean(image, dpi, number=number, config=limits, engine=ENGINE)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_band_text_identifies_the_form_page(
     corpus: Path, name: str, number: int, form: str | None, form_page: int
 ) -> None:
     page = clean_page(corpus, name, number)
-    identity = Classifier(TEMPLATES).identify(read_bands(page.ocr_image, lang=LANG).text)
+    identity = Classifier(TEMPLATES).identify(read_bands(page.ocr_image, engine=ENGINE).text)
     assert (identity.form_id, identity.page) == (form, form_page), identity.reason
     assert identity.reason
 
@@ -54,7 +55,7 @@ def test_fi_and_sv_variants_are_told_apart_by_layout_too(corpus: Path) -> None:
 
 def test_recognise_reads_checkboxes_of_a_known_form(corpus: Path, truth: dict) -> None:
     page = clean_page(corpus, "scan_0000.tif")
-    found = recognise(page, TEMPLATES, lang=LANG)
+    found = recognise(page, TEMPLATES, engine=ENGINE)
     expected = truth["scan_0000.tif"]["documents"][0]
     assert found.identity.form_id == expected["form_id"] and found.identity.score >= 0.95
     assert found.checkboxes == expected["checkboxes"]
@@ -63,6 +64,6 @@ def test_recognise_reads_checkboxes_of_a_known_form(corpus: Path, truth: dict) -
 
 
 def test_unknown_page_is_never_given_a_form(corpus: Path) -> None:
-    found = recognise(clean_page(corpus, "other_003.pdf"), TEMPLATES, lang=LANG)
+    found = recognise(clean_page(corpus, "other_003.pdf"), TEMPLATES, engine=ENGINE)
     assert found.identity.form_id is None and found.identity.score < 0.5
     assert not found.fields and not found.checkboxes

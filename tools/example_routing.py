@@ -1,6 +1,6 @@
 """Write examples/routing.toml: the example routing table, following today's organisation.
 
-    .venv/bin/python tools/example_routing.py        # rewrites examples/routing.toml
+    .venv/bin/python -m tools.example_routing        # rewrites examples/routing.toml
 
 The employment areas (from 1.1.2025) and the elinvoimakeskus areas (from 1.1.2026) come
 from the place data shipped in intake/places, so the example covers every municipality;
@@ -10,14 +10,12 @@ run it again when that data is updated. Addresses use example domains only.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from intake import places
 
-from intake import places  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TE_END, AREAS_START = "2024-12-31", "2025-01-01"
 REFORM_END, REFORM_START = "2025-12-31", "2026-01-01"
@@ -35,7 +33,7 @@ NATIONAL = (
 
 HEAD = """\
 # intake: example routing table (the demo uses it as it is). Written by
-# tools/example_routing.py from the place data in intake/places; example domains only.
+# tools/example_routing.py (python -m tools.example_routing) from the place data in intake/places; example domains only.
 #
 # Check it:   intake rules check --config examples/intake.toml --coverage
 # Test it:    intake rules test --config examples/intake.toml examples/cases.toml
@@ -69,7 +67,8 @@ def agency(key: str, fi: str, sv: str, *, since: str | None = None, until: str |
 
 def destination(key: str, address: str, agency_key: str, *, since: str | None = None, until: str | None = None) -> str:
     dates = (f"valid_from = {since}\n" if since else "") + (f"valid_until = {until}\n" if until else "")
-    return f'[destinations.{key}]\naddress = "{address}"\ncertificate = "{_cert(address)}"\nagency = "{agency_key}"\n{dates}'
+    cert = _cert(address)
+    return f'[destinations.{key}]\naddress = "{address}"\ncertificate = "{cert}"\nagency = "{agency_key}"\n{dates}'
 
 
 def rule(key: str, authority: str, target: str, *, extra: str = "", since: str | None = None,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from intake.capture import orient
 from intake.capture._raster import ink_mask
+
+if TYPE_CHECKING:
+    from intake.ocr import OcrEngine
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ def glyph_lean(ink: np.ndarray) -> float:
     return float(np.average(offset[letters], weights=area[letters]))
 
 
-def shows_through(upright: np.ndarray, dpi: int, *, cmd: str = "tesseract") -> bool:
+def shows_through(upright: np.ndarray, dpi: int, *, engine: OcrEngine) -> bool:
     """True when the only text on the page (``upright``, grey at ``dpi``) reads mirrored.
 
     That is the front of the sheet seen through the paper: on a bilevel scan the
@@ -62,7 +66,7 @@ def shows_through(upright: np.ndarray, dpi: int, *, cmd: str = "tesseract") -> b
     if lean < _MAYBE_MIRRORED:
         return False
     top, bottom = orient.text_band(ink, round(0.6 * dpi))
-    reading = orient.read_variants(upright[top:bottom], cmd=cmd)
+    reading = orient.read_variants(upright[top:bottom], engine=engine)
     mirrored = max(reading.mirrored, reading.mirrored_turned)
     plain = max(reading.upright, reading.turned)
     log.debug("glyph lean %+.4f, reading %s", lean, reading)

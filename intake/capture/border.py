@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from intake.units import MM_PER_INCH
+
 _THICK_MM = 1.5  # thicker than any pen or print stroke, thinner than a scanner-bed band
 # Printers leave ~4 mm unprinted at the paper's edge; anything dark in the outer 1.5 % of
 # a scan (≈3 mm on A4) is the scanner lid, the bed or the paper's own edge.
@@ -14,7 +16,7 @@ _FRAME = 0.015
 def edge_mask(grey: np.ndarray, dpi: int, paper: float) -> np.ndarray:
     """True where ``grey`` shows the scanner bed: thick dark regions touching the image border."""
     dark = (grey < 0.5 * paper).astype(np.uint8)
-    size = max(3, round(_THICK_MM / 25.4 * dpi))
+    size = max(3, round(_THICK_MM / MM_PER_INCH * dpi))
     kernel = np.ones((size, size), np.uint8)
     # Opening keeps only regions at least ``size`` wide: strokes, rules and text vanish.
     thick = cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel)

@@ -12,6 +12,7 @@ from intake.capture import _raster, blank, border, deskew, orient, photo, separa
 from intake.capture.keep import Keep, save_stage
 from intake.config import CaptureConfig
 from intake.models import CleanPage
+from intake.ocr import DEFAULT_ENGINE, OcrEngine
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ _MIN_SKEW = 0.05  # degrees; below this a rotation would only blur
 
 
 def clean(
-    image: Image.Image, dpi: int, *, number: int, config: CaptureConfig, tesseract: str = "tesseract",
+    image: Image.Image, dpi: int, *, number: int, config: CaptureConfig, engine: OcrEngine = DEFAULT_ENGINE,
     keep: Keep | None = None,
 ) -> CleanPage:  # fmt: skip
     """Make page ``number`` upright, straight and clean; see ``CleanPage`` for what comes back.
@@ -50,10 +51,10 @@ def clean(
         return _unturned(image, grey, dpi, edges, number, config, keep, flags, blank=empty, photo=sheet is not None)
     skew = deskew.estimate(ink)
     view = _Views(grey, dpi, edges, skew.angle)
-    upright = orient.decide(view, skew, min(dpi, _VIEW_DPI), cmd=tesseract)
+    upright = orient.decide(view, skew, min(dpi, _VIEW_DPI), engine=engine)
     log.debug("page %d: turn %d° (%s), skew %.2f°", number, upright.rotation, upright.evidence, skew.angle)
     save_stage(keep, "4-view", view(upright.rotation // 90))
-    if blank.shows_through(view(upright.rotation // 90), min(dpi, _VIEW_DPI), cmd=tesseract):
+    if blank.shows_through(view(upright.rotation // 90), min(dpi, _VIEW_DPI), engine=engine):
         log.debug("page %d: blank back, only mirrored show-through of the front", number)
         flags.append("show-through")
         return _unturned(image, grey, dpi, edges, number, config, keep, flags, blank=True, photo=sheet is not None)

@@ -10,16 +10,15 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from intake.capture import _poppler
+from intake import poppler
 from intake.config import CaptureConfig
 from intake.errors import BadInputError, CorruptFile, LimitExceeded, UnsupportedFormat
 from intake.models import SourceFile
+from intake.units import PAPERS_IN, PT_PER_INCH
 
 log = logging.getLogger(__name__)
 
 _PILLOW_FORMATS = {"tiff": "TIFF", "jpeg": "JPEG", "png": "PNG"}
-# Paper sizes in inches (short, long) that desk scanners produce: A4, Letter, Legal, A5, A3.
-_PAPERS = ((8.27, 11.69), (8.5, 11.0), (8.5, 14.0), (5.83, 8.27), (11.69, 16.54))
 _DPI_RANGE = (100, 1200)  # outside this a stated resolution is taken as missing
 
 
@@ -84,11 +83,11 @@ def _check_pixels(width: float, height: float, number: int, limits: CaptureConfi
 
 
 def _inspect_pdf(path: Path, limits: CaptureConfig) -> int:
-    info = _poppler.info(path, timeout=limits.file_timeout_s)
+    info = poppler.info(path, timeout=limits.file_timeout_s)
     _check_pages(info.pages, limits)
     for number, size in enumerate(info.sizes, start=1):
         render_dpi, _ = _pdf_dpi(size, limits)
-        _check_pixels(size[0] * render_dpi / 72.0, size[1] * render_dpi / 72.0, number, limits)
+        _check_pixels(size[0] * render_dpi / PT_PER_INCH, size[1] * render_dpi / PT_PER_INCH, number, limits)
     return info.pages
 
 
@@ -148,7 +147,7 @@ def load_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[I
 
 
 def _load_pdf_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[Image.Image, int]:
-    info = _poppler.info(source.path, first=number, last=number, timeout=limits.page_timeout_s)
+    info = poppler.info(source.path, first=number, last=number, timeout=limits.page_timeout_s)
     render_dpi, dpi = _pdf_dpi(info.sizes[0], limits)
     colour, bilevel = "rgb", False
     scan = _page_scan(source, number, info.sizes[0], limits)
@@ -163,7 +162,7 @@ def _load_pdf_page(source: SourceFile, number: int, limits: CaptureConfig) -> tu
         colour = "gray" if bilevel or scan.colour == "gray" else "rgb"
     # Room for the rendered page three times over plus poppler's own needs.
     memory_mb = int(limits.max_megapixels * 3 * 3 + 512)
-    image = _poppler.render(source.path, number, dpi=render_dpi, timeout=limits.page_timeout_s,
+    image = poppler.render(source.path, number, dpi=render_dpi, timeout=limits.page_timeout_s,
                             memory_mb=memory_mb, colour=colour)  # fmt: skip
     if bilevel:
         return image.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE), dpi
@@ -172,13 +171,13 @@ def _load_pdf_page(source: SourceFile, number: int, limits: CaptureConfig) -> tu
 
 def _page_scan(
     source: SourceFile, number: int, size_pt: tuple[float, float], limits: CaptureConfig
-) -> _poppler.PdfImage | None:
+) -> poppler.PdfImage | None:
     """The scanned image that is the whole page, when the page is one image (as scanners make)."""
-    found = _poppler.images(source.path, number, timeout=limits.page_timeout_s)
+    found = poppler.images(source.path, number, timeout=limits.page_timeout_s)
     if len(found) != 1 or found[0].ppi <= 0:
         return None
     scan = found[0]
-    covered = max(scan.width, scan.height) / scan.ppi * 72.0 / max(size_pt)
+    covered = max(scan.width, scan.height) / scan.ppi * PT_PER_INCH / max(size_pt)
     return scan if covered > 0.9 else None
 
 
@@ -188,7 +187,7 @@ def _pdf_dpi(size_pt: tuple[float, float], limits: CaptureConfig) -> tuple[int, 
     A scan placed on a page of the wrong size is rendered at no more pixels than the
     paper needs at the work resolution: never upsampled beyond what was scanned.
     """
-    scale = paper_scale(size_pt[0] / 72.0, size_pt[1] / 72.0)
+    scale = paper_scale(size_pt[0] / PT_PER_INCH, size_pt[1] / PT_PER_INCH)
     render_dpi = round(limits.work_dpi * min(1.0, scale))
     return render_dpi, _round_dpi(render_dpi / scale)
 
@@ -234,9 +233,9 @@ def paper_scale(width_in: float, height_in: float) -> float:
     72 or 96 dpi (or nothing) whatever they scanned at, and PDF makers size pages from it.
     """
     short, long = sorted((width_in, height_in))
-    if any(abs(long / p[1] - 1) < 0.04 and abs(short / p[0] - 1) < 0.04 for p in _PAPERS):
+    if any(abs(long / p[1] - 1) < 0.04 and abs(short / p[0] - 1) < 0.04 for p in PAPERS_IN):
         return 1.0
-    for paper_short, paper_long in _PAPERS[:2]:  # A4, Letter
+    for paper_short, paper_long in PAPERS_IN[:2]:  # A4, Letter
         along, across = paper_long / long, paper_short / short
         if abs(along / across - 1) < 0.025:
             return (along + across) / 2
@@ -246,7 +245,7 @@ def paper_scale(width_in: float, height_in: float) -> float:
 def resolution(width: int, height: int, stated: float | None) -> int:
     """The scan resolution: the stated one when believable, else inferred from the paper."""
     if not stated or not _DPI_RANGE[0] <= stated <= _DPI_RANGE[1]:
-        stated = max(width, height) / _PAPERS[0][1]  # nothing to go on: assume A4
+        stated = max(width, height) / PAPERS_IN[0][1]  # nothing to go on: assume A4
     dpi = stated / paper_scale(width / stated, height / stated)
     if round(dpi) != round(stated):
         log.debug("%dx%d px: stated %.0f dpi is no paper size; taking %.0f dpi", width, height, stated, dpi)

@@ -7,16 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from intake.capture._raster import ink_mask
 from intake.capture.deskew import Skew
-from intake.ocr import tesseract
+from intake.ocr import OcrEngine, read_stacked
 
 log = logging.getLogger(__name__)
 
 _STRIPS = 4  # vertical strips, so lines in neighbouring columns do not blur together
 _GAP = 24  # white rows between the variants stacked for Tesseract
+# The second opinion reads in English: the test is how well Latin print reads each way up,
+# not what it says, so the smallest language pack will do.
+LANGUAGE = "eng"
 
 
 @dataclass(frozen=True)
@@ -79,24 +81,15 @@ def text_band(ink: np.ndarray, height: int) -> tuple[int, int]:
     return top, top + height
 
 
-def read_variants(band: np.ndarray, *, cmd: str = "tesseract") -> Reading:
-    """Stack the band as upright, turned, mirrored and both; score each by Tesseract's reading.
-
-    One Tesseract call for all four keeps process start-up and model loading to once.
-    """
+def read_variants(band: np.ndarray, *, engine: OcrEngine) -> Reading:
+    """Score the band read upright, turned, mirrored and both, with one OCR call for all four."""
     variants = [band, band[::-1, ::-1], band[:, ::-1], band[::-1, :]]
-    gap = np.full((_GAP, band.shape[1]), 255, np.uint8)
-    parts: list[np.ndarray] = [gap]
-    for variant in variants:
-        parts += [variant, gap]
-    sheet = np.ascontiguousarray(np.vstack(parts))
-    found = tesseract.words(Image.fromarray(sheet), lang="eng", psm=6, timeout=30, cmd=cmd)
-    scores = [0.0] * 4
-    step = band.shape[0] + _GAP
-    for word in found:
-        index = (word.top + word.height // 2 - _GAP // 2) // step
-        if 0 <= index < 4 and len(word.text) >= 3 and word.conf >= 50:
-            scores[index] += word.conf * len(word.text) / 100.0
+    found = read_stacked(engine, [np.ascontiguousarray(v) for v in variants], psm=6, lang=LANGUAGE, timeout=30,
+                         gap=_GAP)  # fmt: skip
+    scores = [
+        sum(word.conf * len(word.text) / 100.0 for word in words if len(word.text) >= 3 and word.conf >= 50)
+        for words in found
+    ]
     return Reading(*scores)
 
 
@@ -115,7 +108,7 @@ _READ_MARGIN = 2.0  # Tesseract's best reading must beat the runner-up by this f
 _READ_MIN = 5.0  # and amount to a few confidently read words
 
 
-def decide(view: Callable[[int], np.ndarray], skew: Skew, dpi: int, *, cmd: str = "tesseract") -> Upright:
+def decide(view: Callable[[int], np.ndarray], skew: Skew, dpi: int, *, engine: OcrEngine) -> Upright:
     """Find the upright turn; ``view(q)`` gives the grey page turned ``q`` quarters CCW, deskewed."""
     ratio = (skew.horizontal + 1e-9) / (skew.vertical + 1e-9)
     quarter = 1 if ratio < 1 else 0
@@ -131,7 +124,7 @@ def decide(view: Callable[[int], np.ndarray], skew: Skew, dpi: int, *, cmd: str 
         turned = grey if q == quarter else view(q)
         ink = ink_mask(turned, strict=False)
         top, bottom = text_band(ink, round(0.6 * dpi))
-        reading = read_variants(turned[top:bottom], cmd=cmd)
+        reading = read_variants(turned[top:bottom], engine=engine)
         scores[90 * q] = reading.upright
         scores[(90 * q + 180) % 360] = reading.turned
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)

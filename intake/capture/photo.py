@@ -10,11 +10,11 @@ import numpy as np
 from PIL import Image
 
 from intake.capture import _raster
+from intake.units import A4_IN, MM_PER_INCH
 
 log = logging.getLogger(__name__)
 
 _FIND_DPI = 50  # the sheet's outline needs no more; a 12-megapixel photo becomes ~0.25 MP
-_A4_IN = (8.27, 11.69)
 _A4_LIKE = 0.08  # long/short within this of √2: the sheet is A4 seen at an angle
 _MAX_COVER = 0.85  # a flatbed scan is all paper but for thin bands of scanner bed at the sides
 _MIN_COVER = 0.15  # below this the bright patch is not the page (a window, a lamp)
@@ -81,11 +81,11 @@ def _target(corners: np.ndarray) -> tuple[int, int, int]:
     width, height = (top + bottom) / 2, (left + right) / 2
     short, long = sorted((width, height))
     # The sheet's pixel size against A4's gives the photo's resolution on paper.
-    dpi = min(_MAX_DPI, round(np.sqrt(width * height / (_A4_IN[0] * _A4_IN[1]))))
-    if abs(long / short / (_A4_IN[1] / _A4_IN[0]) - 1) < _A4_LIKE:
-        short, long = _A4_IN[0] * dpi, _A4_IN[1] * dpi
+    dpi = min(_MAX_DPI, round(np.sqrt(width * height / (A4_IN[0] * A4_IN[1]))))
+    if abs(long / short / (A4_IN[1] / A4_IN[0]) - 1) < _A4_LIKE:
+        short, long = A4_IN[0] * dpi, A4_IN[1] * dpi
     else:
-        scale = dpi / np.sqrt(width * height / (_A4_IN[0] * _A4_IN[1]))
+        scale = dpi / np.sqrt(width * height / (A4_IN[0] * A4_IN[1]))
         short, long = short * scale, long * scale
     if width > height:
         return round(long), round(short), dpi
@@ -100,7 +100,7 @@ def _inset(corners: np.ndarray) -> np.ndarray:
 def _background(grey: np.ndarray, dpi: int) -> np.ndarray:
     """The paper's brightness at every pixel, as if nothing were written on it."""
     small = _raster.downscale(grey, dpi, 25)
-    size = max(3, round(_FLAT_MM / 25.4 * min(dpi, 25)) | 1)
+    size = max(3, round(_FLAT_MM / MM_PER_INCH * min(dpi, 25)) | 1)
     # Closing fills letters and lines with the paper around them; the blur smooths seams.
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
     paper = cv2.GaussianBlur(paper, (0, 0), size)

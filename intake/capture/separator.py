@@ -7,6 +7,8 @@ import logging
 import cv2
 import numpy as np
 
+from intake.units import MM_PER_INCH
+
 log = logging.getLogger(__name__)
 
 _SPARSE = 0.06  # share of ink above which a page is content, whatever codes it carries
@@ -41,7 +43,7 @@ def is_separator(grey: np.ndarray, ink: np.ndarray, dpi: int) -> bool:
     """
     if ink.mean() > _SPARSE:
         return False
-    min_area = _MIN_AREA_MM2 * (dpi / 25.4) ** 2
+    min_area = _MIN_AREA_MM2 * (dpi / MM_PER_INCH) ** 2
     codes = np.zeros(ink.shape, np.uint8)
     for corners in _boxes(grey):
         if _plausible(corners, ink.shape) and cv2.contourArea(corners.astype(np.float32)) >= min_area:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from dataclasses import dataclass
 from functools import cache
@@ -29,14 +28,6 @@ class Word:
     width: int
     height: int
     line: tuple[int, int, int]  # (block, paragraph, line): words on one line share it
-
-
-@dataclass(frozen=True)
-class Orientation:
-    """Tesseract's orientation and script detection for a page."""
-
-    rotate: int  # degrees clockwise to turn the image so that text is upright
-    confidence: float
 
 
 def _config(psm: int, whitelist: str | None, extra: str) -> str:
@@ -91,33 +82,6 @@ def words(
             )
         )
     return result
-
-
-_OSD_ROTATE = re.compile(r"Rotate:\s*(\d+)")
-_OSD_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
-
-
-def orientation(image: Image.Image, *, timeout: float = 30, cmd: str = "tesseract") -> Orientation | None:
-    """Tesseract's OSD (``--psm 0``); ``None`` when it finds too little text to say."""
-    pytesseract.pytesseract.tesseract_cmd = cmd
-    try:
-        text = pytesseract.image_to_osd(image, config="--psm 0", timeout=timeout)
-    except pytesseract.TesseractNotFoundError as exc:
-        raise EnvironmentProblem(f"{cmd} not found: apt-get install tesseract-ocr") from exc
-    except RuntimeError as exc:
-        raise OcrError(f"tesseract OSD timed out after {timeout:.0f} s") from exc
-    except pytesseract.TesseractError as exc:
-        message = exc.message or ""
-        if "Too few characters" in message or "Invalid resolution" in message:
-            return None
-        if "osd.traineddata" in message:
-            raise EnvironmentProblem("Tesseract OSD data missing: apt-get install tesseract-ocr-osd") from exc
-        raise OcrError(f"tesseract OSD failed: {message.strip()[:200]}") from exc
-    rotate = _OSD_ROTATE.search(text)
-    conf = _OSD_CONF.search(text)
-    if not rotate or not conf:
-        raise OcrError(f"unexpected OSD output: {text[:120]!r}")
-    return Orientation(rotate=int(rotate.group(1)), confidence=float(conf.group(1)))
 
 
 @cache

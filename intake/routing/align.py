@@ -15,15 +15,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pdf2image import convert_from_path
 from PIL import Image
 
-from intake.errors import TemplateError
+from intake.routing.templates import render_blank
+from intake.units import A4_MM, MM_PER_INCH
 
 log = logging.getLogger(__name__)
 
 ALIGN_DPI = 100
-MM_PER_INCH = 25.4
 _ORB_FEATURES = 4000
 _RATIO = 0.8
 _RANSAC_PX = 3.0
@@ -68,13 +67,7 @@ class _Reference:
 @cache
 def _reference(blank_pdf: Path, page: int) -> _Reference:
     """The blank form's page rendered at ALIGN_DPI, with its ORB features (cached)."""
-    try:
-        rendered = convert_from_path(
-            blank_pdf, dpi=ALIGN_DPI, first_page=page, last_page=page, grayscale=True, timeout=60
-        )
-    except Exception as exc:  # pdf2image raises several unrelated types
-        raise TemplateError(f"cannot render page {page}: {exc}", template=str(blank_pdf)) from exc
-    image = np.asarray(rendered[0].convert("L"))
+    image = render_blank(blank_pdf, page, dpi=ALIGN_DPI)
     keypoints, descriptors = _orb().detectAndCompute(image, None)
     return _Reference(image, tuple(keypoints), descriptors)
 
@@ -119,6 +112,6 @@ def warp_to_template(image: Image.Image, dpi: int, alignment: Alignment, out_dpi
     scale = out_dpi / MM_PER_INCH
     matrix = np.vstack([page_to_tpl, [0, 0, 1]])
     matrix = (np.diag([scale, scale, 1.0]) @ matrix)[:2]
-    size = (round(210 * scale), round(297 * scale))
+    size = (round(A4_MM[0] * scale), round(A4_MM[1] * scale))
     grey = np.asarray(image.convert("L"))
     return cv2.warpAffine(grey, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 
 from intake.routing.templates import FieldKind, Zone
+from intake.units import MM_PER_INCH
 
 log = logging.getLogger(__name__)
 
-MM_PER_INCH = 25.4
 _SEARCH_MM = 2.0  # how far from its expected place a square is looked for (misregistration)
 _SIZE_TOLERANCE = 0.15  # a side pair this much longer or shorter than the box is not the box
 _CLEAR_MM = 0.45  # from a side's centre line inwards: the printed line and its blur

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 from PIL import Image
 
 from intake.models import PageIdentity
-from intake.ocr import tesseract
+from intake.ocr import OcrEngine, read_stacked
 from intake.routing.templates import Template
 from intake.routing.textmatch import TrigramIndex
 
@@ -47,21 +48,14 @@ class BandText:
     text: str
 
 
-def band_image(image: Image.Image) -> Image.Image:
-    """The header and footer bands of ``image`` stacked into one image (one OCR call)."""
-    width, height = image.size
-    top = image.crop((0, 0, width, int(height * TOP_BAND)))
-    bottom = image.crop((0, int(height * BOTTOM_BAND), width, height))
-    bands = Image.new("L", (width, top.height + bottom.height + GAP_PX), 255)
-    bands.paste(top.convert("L"), (0, 0))
-    bands.paste(bottom.convert("L"), (0, top.height + GAP_PX))
-    return bands
-
-
-def read_bands(image: Image.Image, *, lang: str, cmd: str = "tesseract") -> BandText:
-    """OCR the identifying bands of an upright page."""
-    found = tesseract.words(band_image(image), lang=lang, psm=3, cmd=cmd)
-    return BandText(" ".join(w.text for w in found))
+def read_bands(image: Image.Image, *, engine: OcrEngine) -> BandText:
+    """OCR the identifying bands of an upright page: header and footer, in one call."""
+    grey = image.convert("L")
+    width, height = grey.size
+    top = np.asarray(grey.crop((0, 0, width, int(height * TOP_BAND))))
+    bottom = np.asarray(grey.crop((0, int(height * BOTTOM_BAND), width, height)))
+    found = read_stacked(engine, [top, bottom], psm=3, gap=GAP_PX)
+    return BandText(" ".join(word.text for words in found for word in words))
 
 
 class Classifier:

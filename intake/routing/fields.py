@@ -8,19 +8,18 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from intake.models import FieldValue
-from intake.ocr import tesseract
+from intake.ocr import OcrEngine, read_stacked
 from intake.routing.checkboxes import read_marks
 from intake.routing.icr import FieldReading, read_comb
 from intake.routing.templates import FieldKind, Zone
 from intake.routing.validators import validate
+from intake.units import px_per_mm
 
 log = logging.getLogger(__name__)
 
 _INSET_MM = 0.7  # stay clear of the printed box lines
-_GAP_PX = 36  # white space between stacked zones, so Tesseract keeps them apart
 _DARK = 140
 _EMPTY_INK = 0.002  # a zone with less ink than this (after removing rules) holds nothing
 _UNREAD = (FieldKind.CHECKBOX, FieldKind.SIGNATURE)
@@ -48,15 +47,8 @@ SETUPS: Mapping[FieldKind, Setup] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Slot:
-    zone: Zone
-    top: int
-    bottom: int
-
-
 def _crop(warped: np.ndarray, zone: Zone, dpi: int, inset_mm: float) -> np.ndarray:
-    scale = dpi / 25.4
+    scale = px_per_mm(dpi)
     x, y, w, h = zone.box
     x0, y0 = round((x + inset_mm) * scale), round((y + inset_mm) * scale)
     x1, y1 = round((x + w - inset_mm) * scale), round((y + h - inset_mm) * scale)
@@ -79,24 +71,11 @@ def _remove_rules(crop: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def _stack(crops: Sequence[tuple[Zone, np.ndarray]]) -> tuple[Image.Image, list[_Slot]]:
-    width = max((c.shape[1] for _, c in crops), default=1)
-    height = sum(c.shape[0] + _GAP_PX for _, c in crops) + _GAP_PX
-    sheet = np.full((height, width + 2 * _GAP_PX), 255, np.uint8)
-    slots, y = [], _GAP_PX
-    for zone, crop in crops:
-        sheet[y : y + crop.shape[0], _GAP_PX : _GAP_PX + crop.shape[1]] = crop
-        slots.append(_Slot(zone, y, y + crop.shape[0]))
-        y += crop.shape[0] + _GAP_PX
-    return Image.fromarray(sheet), slots
+class StackedReader:
+    """The default reader: zones stacked into one sheet per setup, one OCR call each."""
 
-
-class TesseractReader:
-    """The default reader: zones stacked into one sheet per setup, one Tesseract call each."""
-
-    def __init__(self, *, lang: str, cmd: str = "tesseract") -> None:
-        self.lang = lang
-        self.cmd = cmd
+    def __init__(self, engine: OcrEngine, /) -> None:
+        self.engine = engine
 
     def __call__(self, crops: Sequence[tuple[Zone, np.ndarray]], /) -> dict[str, tuple[str, float]]:
         groups: dict[Setup, list[tuple[Zone, np.ndarray]]] = {}
@@ -108,15 +87,13 @@ class TesseractReader:
         return found
 
     def _read(self, crops: Sequence[tuple[Zone, np.ndarray]], setup: Setup) -> dict[str, tuple[str, float]]:
-        sheet, slots = _stack(crops)
-        words = tesseract.words(sheet, lang=self.lang, psm=setup.psm, whitelist=setup.whitelist, cmd=self.cmd)
+        words = read_stacked(self.engine, [crop for _, crop in crops], psm=setup.psm, whitelist=setup.whitelist)
         found = {}
-        for slot in slots:
-            mine = [w for w in words if slot.top <= w.top + w.height / 2 <= slot.bottom]
+        for (zone, _), mine in zip(crops, words, strict=True):
             mine.sort(key=lambda w: (w.line, w.left))
             raw = " ".join(w.text for w in mine)
             if raw.strip():
-                found[slot.zone.name] = (raw, sum(w.conf for w in mine) / len(mine) / 100)
+                found[zone.name] = (raw, sum(w.conf for w in mine) / len(mine) / 100)
         return found
 
 
@@ -124,9 +101,7 @@ def _has_ink(crop: np.ndarray) -> bool:
     return crop.size > 0 and float((crop < _DARK).mean()) >= _EMPTY_INK
 
 
-def read_fields(
-    warped: np.ndarray, zones: Sequence[Zone], *, dpi: int, lang: str, cmd: str = "tesseract"
-) -> dict[str, FieldValue]:
+def read_fields(warped: np.ndarray, zones: Sequence[Zone], *, dpi: int, engine: OcrEngine) -> dict[str, FieldValue]:
     """Read every text zone of a page, then validate by kind.
 
     Comb fields (one box per character) are read box by box by the hand-print reader,
@@ -145,7 +120,7 @@ def read_fields(
             result[zone.name] = _from_comb(read_comb(warped, zone, dpi=dpi))
         else:
             crops.append((zone, crop))
-    raw = TesseractReader(lang=lang, cmd=cmd)(crops) if crops else {}
+    raw = StackedReader(engine)(crops) if crops else {}
     for zone, _ in crops:
         if zone.name not in raw:
             continue

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from intake.models import CleanPage, FieldValue, PageIdentity
+from intake.ocr import OcrEngine
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
 from intake.routing.fields import read_checkboxes, read_fields
@@ -52,19 +53,17 @@ def _combine(text_confidence: float, layout_confidence: float) -> float:
     return 1 - (1 - text_confidence) * (1 - layout_confidence)
 
 
-def recognise(
-    page: CleanPage, templates: tuple[Template, ...], *, lang: str, tesseract: str = "tesseract"
-) -> Recognition:
+def recognise(page: CleanPage, templates: tuple[Template, ...], *, engine: OcrEngine) -> Recognition:
     """Classify ``page`` and, when it is a known form page, read its zones."""
     started = time.perf_counter()
     classifier = _classifier(templates)
-    identity = classifier.identify(read_bands(page.ocr_image, lang=lang, cmd=tesseract).text)
+    identity = classifier.identify(read_bands(page.ocr_image, engine=engine).text)
     turned = 0
     if identity.form_id is None:
         # Second opinion on orientation: a page upside down reads as no form at all. If the
         # turned page is clearly a known form, capture's orientation was wrong.
         flipped = page.ocr_image.rotate(180)
-        other = classifier.identify(read_bands(flipped, lang=lang, cmd=tesseract).text)
+        other = classifier.identify(read_bands(flipped, engine=engine).text)
         if other.form_id is not None:
             identity, turned = other, 180
             page = replace(page, ocr_image=flipped)
@@ -89,6 +88,6 @@ def recognise(
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)
     result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
-    result.fields = read_fields(warped, zones, dpi=FIELD_DPI, lang=lang, cmd=tesseract)
+    result.fields = read_fields(warped, zones, dpi=FIELD_DPI, engine=engine)
     result.seconds["fields"] = time.perf_counter() - started
     return result

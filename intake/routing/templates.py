@@ -8,14 +8,16 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from intake.errors import TemplateError
+from intake import poppler
+from intake.errors import BadInputError, TemplateError
+from intake.units import A4_MM
 
 log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).resolve().parents[1] / "templates"
-A4_MM = (210.0, 297.0)
 
 
 class FieldKind(StrEnum):
@@ -133,3 +135,20 @@ def load_templates(extra: Path | None = None) -> tuple[Template, ...]:
         raise TemplateError(f"no templates found in {BUNDLED}")
     log.debug("loaded %d templates", len(found))
     return tuple(found.values())
+
+
+def render_blank(blank_pdf: Path, page: int, *, dpi: int) -> np.ndarray:
+    """A page of a blank form rendered grey at ``dpi`` (8-bit array)."""
+    try:
+        image = poppler.render(blank_pdf, page, dpi=dpi, timeout=60, memory_mb=1024, colour="gray")
+    except BadInputError as exc:
+        raise TemplateError(f"cannot render page {page}: {exc}", template=str(blank_pdf)) from exc
+    return np.asarray(image.convert("L"))
+
+
+def blank_text(blank_pdf: Path) -> list[poppler.PdfLine]:
+    """The printed text lines of a blank form."""
+    try:
+        return poppler.text_lines(blank_pdf)
+    except BadInputError as exc:
+        raise TemplateError(f"cannot read its text: {exc}", template=str(blank_pdf)) from exc

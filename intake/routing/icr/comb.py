@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from intake.routing.templates import Zone
+from intake.units import MM_PER_INCH
 
-MM_PER_INCH = 25.4
 MARGIN_MM = 2.5  # read a little around the zone: registration can be a millimetre or more off
 _RULE_SHARE = 0.6  # a column that is dark over this share of the box height is a printed separator
 _CELL_INSET_MM = 0.45  # keep clear of the separators' own width when cutting a cell

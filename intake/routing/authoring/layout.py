@@ -9,11 +9,11 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
-from intake.routing.pdftext import PdfLine
+from intake.poppler import PdfLine
+from intake.units import MM_PER_INCH
 
 log = logging.getLogger(__name__)
 
-MM_PER_INCH = 25.4
 _INK = 160  # light grey fills (section headers) are not lines; black print is
 _MIN_RULE_MM = 3.0  # shorter straight runs are letters, not printed lines
 _CHECKBOX_MM = (2.5, 7.0)  # side lengths a checkbox square may have

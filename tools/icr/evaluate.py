@@ -1,8 +1,8 @@
 """Measure the ICR: per-box accuracy and accepted henkilötunnus on the dev corpus (held out), or
 on synthetic codes written in fonts held out of training (--synthetic, to set the thresholds).
 
-    .venv/bin/python tools/eval_icr.py                 # dev corpus, through intake's real path
-    .venv-train/bin/python tools/eval_icr.py --synthetic 2000
+    .venv/bin/python -m tools.icr.evaluate                 # dev corpus, through intake's real path
+    .venv-train/bin/python -m tools.icr.evaluate --synthetic 2000
 """
 
 from __future__ import annotations
@@ -10,22 +10,19 @@ from __future__ import annotations
 import argparse
 import collections
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-
-from intake.routing.icr import (  # noqa: E402
+from intake.routing.icr import (
     CellReader,
     decode,
     read_hetu,
     split_comb,
 )
-from intake.routing.validators import HETU_CHECK, hetu  # noqa: E402
+from intake.routing.validators import HETU_CHECK, hetu
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def _summary(rows: list[dict], label: str) -> None:
@@ -62,7 +59,7 @@ def _row(truth: str, readings, classes, extra: dict) -> dict:
 
 def corpus(cache: Path, verbose: bool) -> None:
     if not cache.is_file():
-        import icr_corpus
+        import tools.icr.corpus as icr_corpus
 
         icr_corpus.main_to(cache)
     samples = np.load(cache, allow_pickle=True)["samples"]
