@@ -36,6 +36,7 @@ from intake.delivery import Dispatcher
 from intake.durable import fsync_dir, sha256_file, write_durably
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
+from intake.reload import Reloader
 from intake.spool import safe_suffix
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,16 @@ class _Stop:
             time.sleep(min(0.2, seconds))
 
 
+def _reload(rules: Reloader, pipeline: Pipeline, dispatcher: Dispatcher | None) -> None:
+    """A changed, valid rules file takes effect from the next file on; a broken one changes nothing."""
+    fresh = rules.poll()
+    if fresh is None:
+        return
+    pipeline.reconfigure(fresh)
+    if dispatcher is not None:
+        dispatcher.config = fresh
+
+
 def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interval: float,
           once: bool = False, send: bool = True) -> Summary:  # fmt: skip
     """Run the hot folder until stopped (or, with ``once``, over what is there now)."""
@@ -260,11 +271,13 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
     try:
         with tempfile.TemporaryDirectory(prefix="intake-watch-") as work, Pipeline(config, work=Path(work)) as pipeline:
             watcher = Watcher(folder, pipeline, dispatcher=dispatcher)
+            rules = Reloader(config)
             resumed = watcher.pending()
             watcher.handle(resumed)
             watcher.poll()
             while not stop.requested:
                 stop.sleep(interval)
+                _reload(rules, pipeline, dispatcher)
                 claimed = watcher.poll()
                 watcher.handle(claimed)
                 if send:  # also retries what a mail server deferred while the desk was quiet

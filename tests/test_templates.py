@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import copy_example_config
 from pdf2image import convert_from_path
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
@@ -16,7 +17,6 @@ from reportlab.pdfgen import canvas
 from intake.cli import ExitCode, main
 from intake.routing.templates import load_template
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 TOP = A4[1]
 
 
@@ -70,12 +70,7 @@ def fill_and_scan(blank: Path, target: Path) -> None:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    text = EXAMPLE.read_text(encoding="utf-8").replace('spool = "../var/spool"', f'spool = "{tmp_path / "spool"}"')
-    text = text.replace('"../var/pki/', f'"{tmp_path / "pki"}/')
-    text = text.replace('# templates = "my-forms"', f'templates = "{tmp_path / "forms"}"')
-    path = tmp_path / "intake.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return copy_example_config(tmp_path, templates=tmp_path / "forms")
 
 
 def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Path, capsys) -> None:
@@ -88,7 +83,7 @@ def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Pat
     template = load_template(tmp_path / "forms" / "mml-rk2-fi.json")
     kinds = {zone.name: (zone.kind, zone.cells) for zone in template.zones}
     assert kinds == {
-        "sukunimi": ("text", None), "postinumero": ("postal", None), "henkilotunnus": ("hetu", 11),
+        "last_name": ("text", None), "postal_code": ("postal", None), "hetu": ("hetu", 11),
         "omistaja": ("checkbox", None), "vuokralainen": ("checkbox", None), "lisatietoja": ("multiline", None),
     }  # fmt: skip
     assert template.title == "Hakemus – Rajankäyntitoimitus"
@@ -100,4 +95,4 @@ def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Pat
     assert len(docs) == 1
     assert docs[0]["form"]["id"] == "mml-rk2-fi"
     assert docs[0]["checkboxes"] == {"omistaja": True, "vuokralainen": False}
-    assert docs[0]["fields"]["postinumero"]["value"] == "00100"
+    assert docs[0]["fields"]["postal_code"]["value"] == "00100"

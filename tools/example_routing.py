@@ -33,7 +33,7 @@ NATIONAL = (
 
 HEAD = """\
 # intake: example routing table (the demo uses it as it is). Written by
-# tools/example_routing.py (python -m tools.example_routing) from the place data in intake/places; example domains only.
+# "python -m tools.example_routing" from the place data in intake/places; example domains only.
 #
 # Check it:   intake rules check --config examples/intake.toml --coverage
 # Test it:    intake rules test --config examples/intake.toml examples/cases.toml
