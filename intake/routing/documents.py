@@ -84,8 +84,14 @@ def _hold_reason(document: Document, template: Template | None, threshold: float
 
 
 def _filled_in(document: Document) -> bool:
-    """Whether the customer wrote or ticked anything (a zone without ink is not even read)."""
-    written = any(value.value or value.raw or value.candidates for value in document.fields.values())
+    """Whether the customer wrote or ticked anything (a zone without ink is not even read).
+
+    A comb field whose every box reads blank ("?") is no writing: it is the printed box
+    lines left over once a slightly turned scan is registered.
+    """
+    written = any(
+        value.value or value.candidates or (value.raw or "").strip(" ?") for value in document.fields.values()
+    )
     return written or any(document.checkboxes.values())
 
 
