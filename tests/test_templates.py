@@ -96,3 +96,40 @@ def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Pat
     assert docs[0]["form"]["id"] == "mml-rk2-fi"
     assert docs[0]["checkboxes"] == {"omistaja": True, "vuokralainen": False}
     assert docs[0]["fields"]["postal_code"]["value"] == "00100"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(["--authority", "POLIISI", "--code", "SV 8", "--id", "kela-sv8-fi"],
+                     "a form with id 'kela-sv8-fi' exists already: pass --replace", id="bundled-id-taken"),
+        pytest.param(["--authority", "KLEA", "--code", "SV 8"], "unknown authority 'KLEA'", id="unknown-authority"),
+    ],
+)  # fmt: skip
+def test_templates_add_refuses(tmp_path: Path, config: Path, capsys, args: list[str], error: str) -> None:
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    assert main(["templates", "add", str(blank), *args, "--config", str(config)]) == ExitCode.CONFIG
+    assert error in capsys.readouterr().err
+    assert not (tmp_path / "forms").exists() or not list((tmp_path / "forms").glob("*.json"))
+
+
+def test_templates_add_replaces_only_when_asked(tmp_path: Path, config: Path, capsys) -> None:
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    add = ["templates", "add", str(blank), "--authority", "MML", "--code", "RK 2", "--config", str(config)]
+    assert main(add) == ExitCode.OK
+    assert main(add) == ExitCode.CONFIG
+    assert "exists already" in capsys.readouterr().err
+    assert main([*add, "--replace"]) == ExitCode.OK
+
+
+def test_templates_add_takes_an_authority_the_configuration_adds(tmp_path: Path, config: Path) -> None:
+    rules = tmp_path / "routing.toml"
+    rules.write_text('[authorities.PALKKATURVA]\nname_fi = "Palkkaturva"\nname_sv = "Lönegaranti"\n'
+                     + rules.read_text(encoding="utf-8"), encoding="utf-8")  # fmt: skip
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    args = ["templates", "add", str(blank), "--authority", "PALKKATURVA", "--code", "PT 1", "--config", str(config)]
+    assert main(args) == ExitCode.OK
+    assert load_template(tmp_path / "forms" / "palkkaturva-pt-1-fi.json").authority == "PALKKATURVA"

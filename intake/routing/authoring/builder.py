@@ -108,10 +108,11 @@ def detect_language(printed: list[PdfLine]) -> str:
 
 
 def existing_ids(folder: Path | None) -> set[str]:
-    """Ids of the forms intake already knows (bundled, and in ``folder``)."""
-    from intake.routing.templates import load_templates
+    """Ids of the forms intake already knows (bundled, and in ``folder``), read from disk now."""
+    from intake.routing.templates import BUNDLED, load_template
 
-    return {template.id for template in load_templates(folder if folder is not None and folder.is_dir() else None)}
+    folders = [BUNDLED] + ([folder] if folder is not None and folder.is_dir() else [])
+    return {load_template(path).id for where in folders for path in sorted(where.glob("*.json"))}
 
 
 def _default_id(authority: str, code: str, language: str) -> str:
