@@ -166,3 +166,22 @@ def test_replay_lists_what_a_new_rule_set_would_send_elsewhere(tmp_path: Path, c
     assert "pkg0  scanned 2026-05-04  avi-alk1-fi: was -> t <kirjaamo@avi.example> (rule r), now held:" in out
     assert "pkg1 " not in out  # the new table sends VERO where it went
     assert "2 document(s) queued since 2026-05-01: 1 would be decided differently" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "last"),
+    [
+        pytest.param([], "=> held: needs the customer's municipality (rule tyollisyys-", id="place-unproven"),
+        pytest.param(["--municipality", "Pori"], "=> tyollisyys-satakunta <kirjaamo@satakunta.tyollisyysalue.example>"
+                     " by rule tyollisyys-satakunta", id="advisor-gives-municipality"),
+        pytest.param(["--date", "2024-12-31"], "=> te-toimistot <kirjaamo@te-toimisto.example> by rule te-toimistot",
+                     id="before-the-reform"),
+    ],
+)  # fmt: skip
+def test_explain_a_real_scan(corpus: Path, capsys, extra: list[str], last: str) -> None:
+    args = ["rules", "explain", "--config", str(EXAMPLES / "intake.toml"), str(corpus / "scan_0000.tif"), *extra]
+    assert main(args) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("scan_0000.tif pages 1: te-ilmo1-fi (TE, fi), scanned ")
+    assert lines[1].split() == ["no", "kela-sv", "authority", "TE", "is", "not", "KELA"]
+    assert len(lines) == 1 + 70 + 1 and lines[-1].strip().startswith(last)
