@@ -224,6 +224,7 @@ def _manifest(
         "route": {
             "rule": route.rule if route else None,
             "destination": route.target if route else None,
+            "agency": destination.agency,
             "municipality": route.place if route else None,
             "reason": route.reason if route else None,
         },
