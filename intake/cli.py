@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
-from intake.errors import ConfigError, EnvironmentProblem, IntakeError, TemplateError
+from intake.errors import ConfigError, ExitCode, IntakeError, TemplateError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 
@@ -24,38 +24,51 @@ if TYPE_CHECKING:
 log = logging.getLogger("intake")
 
 
-class ExitCode(IntEnum):
-    """Exit codes of every ``intake`` command (also listed in ``intake --help``)."""
-
-    OK = 0  # everything done: every document queued (or delivered)
-    SOFTWARE = 1  # an unexpected internal error (a bug: please report it)
-    USAGE = 2  # wrong command-line arguments
-    CONFIG = 3  # the configuration or a template is invalid
-    ENVIRONMENT = 4  # something intake needs is missing on this machine (tesseract, a key)
-    REVIEW = 10  # some documents are held for the advisor to review
-    REJECTED = 11  # some files could not be processed and were quarantined
-    DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
-    RULES = 13  # 'rules check' found a problem, or a 'rules test' case failed
-
-
-EPILOG = "exit codes:\n" + "\n".join(
-    f"  {code.value:>3}  {code.name.lower()}: {_doc}"
-    for code, _doc in (
-        (ExitCode.OK, "every document queued or delivered"),
-        (ExitCode.SOFTWARE, "internal error (a bug)"),
-        (ExitCode.USAGE, "wrong arguments"),
-        (ExitCode.CONFIG, "invalid configuration or template"),
-        (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
-        (ExitCode.REVIEW, "some documents held for review"),
-        (ExitCode.REJECTED, "some files rejected and quarantined"),
-        (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
-        (ExitCode.RULES, "rules check found a problem, or a rules test case failed"),
+EPILOG = (
+    "exit codes:\n"
+    + "\n".join(
+        f"  {code.value:>3}  {code.name.lower()}: {_doc}"
+        for code, _doc in (
+            (ExitCode.OK, "every document queued or delivered"),
+            (ExitCode.SOFTWARE, "internal error (a bug)"),
+            (ExitCode.USAGE, "wrong arguments"),
+            (ExitCode.CONFIG, "invalid configuration or template"),
+            (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
+            (ExitCode.REVIEW, "some documents held for review"),
+            (ExitCode.REJECTED, "some files rejected and quarantined"),
+            (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+            (ExitCode.RULES, "rules check found a problem, or a rules test case failed"),
+            (ExitCode.INTERRUPTED, "stopped by Ctrl-C (finished work is kept)"),
+            (ExitCode.BROKEN_PIPE, "the reader of the output went away (e.g. | head)"),
+        )
     )
+    + "\nwhen several outcomes apply: 11 before 12 before 10."
 )
 
 
-def _load_config(args: argparse.Namespace) -> configuration.Config:
+def _load_config(args: argparse.Namespace, *, required: bool = True) -> configuration.Config:
+    """The configuration named by --config or $INTAKE_CONFIG; commands that route or send need one."""
+    if required and args.config is None and not os.environ.get(configuration.ENV_VAR):
+        raise ConfigError(
+            f"no configuration given: pass --config FILE or set ${configuration.ENV_VAR} "
+            "(examples/intake.toml is a commented example)"
+        )
     return configuration.load(args.config)
+
+
+def _input_files(arguments: list[str]) -> list[Path]:
+    """The files to process: each FILE argument, or the files in a folder argument."""
+    files: list[Path] = []
+    for number, argument in enumerate(arguments, start=1):
+        path = Path(argument)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            files.append(path)
+        else:
+            # The path itself may carry a customer's name: say which argument, not what it says.
+            raise UsageError(f"FILE argument {number} is neither a file nor a folder that exists")
+    return files
 
 
 def _preflight(config: configuration.Config, *, sending: bool = True) -> None:
@@ -91,28 +104,27 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.pipeline import process
     from intake.progress import ProgressLine
 
+    files = _input_files(args.files)
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
     keep = Path(args.keep_work) if args.keep_work else None
     rejected = held = 0
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
-        files = [Path(p) for p in args.files]
         for result in process(
-            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update
-        ):
+            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update,
+            quarantine=not args.dry_run,
+        ):  # fmt: skip
+            bar.clear()
             _report(result, as_json=args.json)
+            bar.redraw()
             rejected += result.rejection is not None
             held += sum(doc.status is Status.REVIEW for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
         undelivered = len(report.deferred) + len(report.failed)
-    if rejected:
-        return ExitCode.REJECTED
-    if held:
-        return ExitCode.REVIEW
-    return ExitCode.DELIVERY if undelivered else ExitCode.OK
+    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered, held=held)
 
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
@@ -128,9 +140,7 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
                     once=args.once, send=not args.no_send)  # fmt: skip
     print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
-    if summary.states["quarantine"]:
-        return ExitCode.REJECTED
-    return ExitCode.REVIEW if summary.states["review"] else ExitCode.OK
+    return ExitCode.for_outcome(rejected=summary.states["quarantine"], held=summary.states["review"])
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
@@ -165,7 +175,7 @@ def cmd_retry(args: argparse.Namespace) -> ExitCode:
 def cmd_config_check(args: argparse.Namespace) -> ExitCode:
     config = _load_config(args)
     _preflight(config)
-    where = args.config or "built-in defaults"
+    where = args.config or os.environ[configuration.ENV_VAR]
     print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations, "
           f"{len(config.agencies)} agencies, {len(config.authorities)} authorities)")  # fmt: skip
     return ExitCode.OK
@@ -174,7 +184,7 @@ def cmd_config_check(args: argparse.Namespace) -> ExitCode:
 def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
     from intake.routing.templates import load_templates
 
-    config = _load_config(args)
+    config = _load_config(args, required=False)  # the bundled templates need no configuration
     templates = load_templates(config.routing.templates)
     for template in templates:
         print(f"{template.id}  {template.authority}  {template.code}  {template.language}  "
@@ -185,7 +195,7 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
 def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
     from intake.routing.authoring import detect_template, existing_ids, write_template
 
-    config = _load_config(args)
+    config = _load_config(args, required=args.out is None)
     folder = Path(args.out) if args.out else config.routing.templates
     if folder is None:
         raise ConfigError(
@@ -295,19 +305,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
-        return ExitCode.CONFIG
-    except TemplateError as exc:
-        log.error("template error: %s", exc)
-        return ExitCode.CONFIG
-    except EnvironmentProblem as exc:
-        log.error("%s", exc)
-        return ExitCode.ENVIRONMENT
+        return exc.exit_code
     except IntakeError as exc:
         log.error("%s", exc)
-        return ExitCode.SOFTWARE
+        return exc.exit_code
     except KeyboardInterrupt:
         log.error("interrupted: files not yet processed are untouched; queued documents stay in the outbox")
-        return 130
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader (| head) went away: say nothing more, and keep Python's exit-time
+        # flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
     except Exception:  # a bug: say so plainly, with the traceback for the report
         log.exception("internal error (please report it); queued documents stay in the outbox")
         return ExitCode.SOFTWARE

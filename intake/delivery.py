@@ -72,10 +72,18 @@ class Dispatcher:
         """One line per outbox item, for ``intake outbox``."""
         found = []
         for item in self.outbox.list():
-            line = f"{item.id}  {item.state}  {item.recipient}  package {item.package_id}  attempts {item.attempts}"
+            line = (
+                f"{item.id}  {item.state}  {_local(item.updated)}  {item.recipient}  package {item.package_id}  "
+                f"attempts {item.attempts}"
+            )
             if item.state == State.DEFERRED and item.next_attempt:
-                line += f"  next {item.next_attempt:%Y-%m-%d %H:%M}"
+                line += f"  next {_local(item.next_attempt)}"
             if item.last_error and item.state != State.SENT:
                 line += f"  ({item.last_error})"
             found.append(line)
         return found
+
+
+def _local(moment: dt.datetime) -> str:
+    """Local time with its offset: an administrator reads it against the wall clock."""
+    return moment.astimezone().isoformat(timespec="seconds")

@@ -1,15 +1,16 @@
-"""The one exception tree of intake; every error a caller can act on is a leaf here.
+"""The one exception tree of intake, and the exit codes that go with it.
 
-IntakeError
-├── ConfigError                  the configuration file is wrong (file, key, problem)
-├── EnvironmentProblem           something intake needs is missing on this machine
+IntakeError                      exit code (``exit_code``)
+├── UsageError                   2  the command line is wrong (a path that does not exist)
+├── ConfigError                  3  the configuration file is wrong (file, key, problem)
+├── EnvironmentProblem           4  something intake needs is missing on this machine
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
 ├── OcrError                     the OCR engine failed on a page
-├── TemplateError                a form template is invalid
+├── TemplateError                3  a form template is invalid
 └── TransportError
     ├── PackageError
     ├── OutboxError
@@ -17,17 +18,65 @@ IntakeError
         ├── DeliveryTimeout      (also a TimeoutError)
         ├── TemporaryFailure     4xx: try again later
         └── PermanentFailure     5xx: will not succeed by retrying
+
+Every other IntakeError that reaches the command line is a bug (exit 1). Bad input files
+and undelivered messages are not raised to the top: they are outcomes of a run, reported
+per file and summed up in the exit code by ``ExitCode.for_outcome``.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every ``intake`` command (also listed in ``intake --help``).
+
+    A run that stops on an error exits with that error's code (1–4). A run that finishes
+    sums up its outcome; when several apply, the first of these wins: 11 (a file was
+    rejected: someone must look at it), 12 (a message is not delivered yet: the mail path
+    needs attention, the outbox retries), 10 (documents held for the advisor: the daily
+    routine).
+    """
+
+    OK = 0  # everything done: every document queued (or delivered)
+    SOFTWARE = 1  # an unexpected internal error (a bug: please report it)
+    USAGE = 2  # wrong command-line arguments
+    CONFIG = 3  # the configuration or a template is invalid
+    ENVIRONMENT = 4  # something intake needs is missing on this machine (tesseract, a key)
+    REVIEW = 10  # some documents are held for the advisor to review
+    REJECTED = 11  # some files could not be processed and were quarantined
+    DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
+    RULES = 13  # 'rules check' found a problem, or a 'rules test' case failed
+    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT); finished work is kept
+    BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE), e.g. ``intake outbox | head``
+
+    @classmethod
+    def for_outcome(cls, *, rejected: int = 0, undelivered: int = 0, held: int = 0) -> ExitCode:
+        """The exit code of a finished run, by the precedence in the class docstring."""
+        if rejected:
+            return cls.REJECTED
+        if undelivered:
+            return cls.DELIVERY
+        return cls.REVIEW if held else cls.OK
 
 
 class IntakeError(Exception):
     """Root of every error intake raises on purpose."""
 
+    exit_code = ExitCode.SOFTWARE
+
+
+class UsageError(IntakeError):
+    """The command line asks for something impossible (a path that does not exist)."""
+
+    exit_code = ExitCode.USAGE
+
 
 class ConfigError(IntakeError):
     """The configuration is invalid: names the file, the key and what is wrong."""
+
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
         self.file = file
@@ -38,6 +87,8 @@ class ConfigError(IntakeError):
 
 class EnvironmentProblem(IntakeError):
     """A program, language pack or key that intake needs is missing or unreadable."""
+
+    exit_code = ExitCode.ENVIRONMENT
 
 
 class BadInputError(IntakeError):
@@ -76,6 +127,8 @@ class OcrError(IntakeError):
 
 class TemplateError(IntakeError):
     """A form template is invalid."""
+
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, message: str, *, template: str | None = None) -> None:
         self.template = template

@@ -39,15 +39,17 @@ def process(
     work: Path,
     keep_work: Path | None = None,
     progress: Progress | None = None,
+    quarantine: bool = True,
 ) -> Iterator[FileResult]:
     """capture → ocr → routing → transport, file by file.
 
     Every page is captured, read and recognised in a worker process (``analyse_page``);
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
     routed document is packaged into the durable outbox before its file's result is
-    yielded. Without a dispatcher (``--dry-run``) nothing is queued.
+    yielded. Without a dispatcher (``--dry-run``) nothing is queued; without ``quarantine``
+    a rejected file is reported but not copied to the spool's quarantine.
     """
-    with Pipeline(config, work=work, keep_work=keep_work) as pipeline:
+    with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
             for document in result.documents:
                 if document.status is Status.QUEUED and dispatcher is not None:
@@ -125,9 +127,11 @@ def workers(config: Config) -> int:
 class Pipeline:
     """Runs files through the stages with a pool of page workers."""
 
-    def __init__(self, config: Config, *, work: Path, keep_work: Path | None = None) -> None:
+    def __init__(self, config: Config, *, work: Path, keep_work: Path | None = None, quarantine: bool = True) -> None:
         self.config = config
         self.work = work
+        self.quarantine = quarantine
+        self._submitted = 0  # each submission works in a folder of its own: the same scan twice never collides
         self.keep_work = keep_work  # --keep-work: every capture stage's image per page
         self.templates = load_templates(config.routing.templates)
         self._pool = _pool(config)
@@ -176,8 +180,10 @@ class Pipeline:
             yield result
 
     def _submit(self, source: SourceFile) -> list[Future[PageAnalysis]]:
+        self._submitted += 1
+        work = self.work / f"{self._submitted:06d}"
         return [
-            self._pool.submit(analyse_page, source, number, self.config, self.work, self.keep_work)
+            self._pool.submit(analyse_page, source, number, self.config, work, self.keep_work)
             for number in range(1, source.page_count + 1)
         ]
 
@@ -194,7 +200,8 @@ class Pipeline:
 
     def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
         rejection = Rejection(path, sha256, exc.code, str(exc))
-        rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
+        if self.quarantine:
+            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
         # The file's name may carry a customer's name: the log names it by its hash.
         log.warning("rejected file %.12s: %s", sha256 or "(unread)", rejection.reason)
         return rejection

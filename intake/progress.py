@@ -13,13 +13,25 @@ class ProgressLine:
         self.enabled = enabled
         self.started = time.monotonic()
         self.files = 0
+        self._text = ""
 
     def __enter__(self) -> ProgressLine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+        self.clear()
+
+    def clear(self) -> None:
+        """Take the line away, so that output on stdout starts on a clean line."""
+        if self.enabled and self._text:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def redraw(self) -> None:
+        """Put the line back below what was written since ``clear``."""
+        if self.enabled and self._text:
+            sys.stderr.write(self._text)
+            sys.stderr.flush()
 
     def update(self, done: int, total: int) -> None:
         self.files += 1
@@ -28,8 +40,7 @@ class ProgressLine:
         elapsed = time.monotonic() - self.started
         rate = done / elapsed * 60 if elapsed > 0 else 0.0
         left = (total - done) / (done / elapsed) if elapsed > 0 else 0.0
-        sys.stderr.write(
-            f"\r{self.files} files, {done}/{total} pages, {rate:.0f} pages/min, "
-            f"{int(left // 60)}:{int(left % 60):02d} left   "
-        )
-        sys.stderr.flush()
+        self.clear()
+        left_text = f"{int(left // 60)}:{int(left % 60):02d}"
+        self._text = f"\r{self.files} files, {done}/{total} pages, {rate:.0f} pages/min, {left_text} left"
+        self.redraw()

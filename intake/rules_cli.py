@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from intake import config as configuration
-from intake.cli import ExitCode
 from intake.config import Config
+from intake.errors import ExitCode
 from intake.routing.templates import Template, load_templates
 
 

@@ -13,10 +13,5 @@ A4_IN = (A4_MM[0] / MM_PER_INCH, A4_MM[1] / MM_PER_INCH)
 PAPERS_IN = (A4_IN, (8.5, 11.0), (8.5, 14.0), (5.83, 8.27), (11.69, 16.54))  # A4, Letter, Legal, A5, A3
 
 
-def mm_to_px(mm: float, dpi: float) -> float:
-    """A length on paper in pixels at ``dpi``."""
-    return mm * dpi / MM_PER_INCH
-
-
 def px_per_mm(dpi: float) -> float:
     return dpi / MM_PER_INCH

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
 import zlib
 from functools import cache
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS
 from PIL import Image
 
 from intake.capture import clean, inspect, load_page
@@ -18,11 +18,10 @@ from intake.capture.measure import residual_skew
 from intake.config import CaptureConfig
 from intake.errors import CorruptFile, EncryptedPdf, LimitExceeded, UnsupportedFormat
 
-SHARED = Path(os.environ.get("INTAKE_SHARED", Path(__file__).parents[1].parent / "shared"))
-CORPUS = SHARED / "corpus" / "dev"
 CONFIG = CaptureConfig()
 
-needs_corpus = pytest.mark.skipif(not (CORPUS / "truth.json").exists(), reason=f"no corpus at {CORPUS}")
+# Every test here reads the corpus: the fixture fails the test when it is missing (never skips).
+needs_corpus = pytest.mark.usefixtures("corpus")
 
 
 @cache

@@ -65,7 +65,10 @@ def test_bad_files_are_quarantined_and_the_batch_goes_on(
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
     good = corpus / "scan_0004.png"
-    code, docs = run_json(capsys, "--dry-run", "--config", str(dry_config), str(empty), str(text), str(good))
+    config = load_config(dry_config)
+    make_demo_pki(tmp_path / "pki", agencies=[d.address for d in config.destinations.values()],
+                  signer=config.transport.sender)  # fmt: skip
+    code, docs = run_json(capsys, "--no-send", "--config", str(dry_config), str(empty), str(text), str(good))
     assert code == ExitCode.REJECTED
     assert [d["status"] for d in docs] == ["rejected", "rejected", "queued"]
     assert all(d["reason"] for d in docs[:2])

@@ -137,7 +137,7 @@ def test_hostile_batch_is_quarantined_and_the_good_file_goes_through(
     config.write_text(f'[capture]\npage_timeout_s = 2\nfile_timeout_s = 30\n[transport]\nspool = "{tmp_path}"\n')
     files = [str(hostile[name]) for name in HOSTILE] + [str(corpus / "scan_0004.png")]
     started = time.monotonic()
-    code = main(["process", "--json", "--dry-run", "--config", str(config), *files])
+    code = main(["process", "--json", "--no-send", "--config", str(config), *files])
     seconds = time.monotonic() - started
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == ExitCode.REJECTED

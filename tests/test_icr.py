@@ -19,7 +19,8 @@ from intake.routing.recognise import FIELD_DPI
 from intake.routing.templates import load_templates
 
 CONFIG = CaptureConfig()
-needs_corpus = pytest.mark.skipif(not (CORPUS / "truth.json").exists(), reason=f"no corpus at {CORPUS}")
+# Every test here reads the corpus: the fixture fails the test when it is missing (never skips).
+needs_corpus = pytest.mark.usefixtures("corpus")
 # One or two scans per simulated hand, grey, colour and bilevel, 200 and 300 dpi.
 SCANS = ["scan_0000.tif", "scan_0001.jpg", "scan_0004.png", "scan_0007.pdf", "scan_0014.png", "scan_0015.jpg"]
 

@@ -59,8 +59,12 @@ def test_recognise_reads_checkboxes_of_a_known_form(corpus: Path, truth: dict) -
     expected = truth["scan_0000.tif"]["documents"][0]
     assert found.identity.form_id == expected["form_id"] and found.identity.score >= 0.95
     assert found.checkboxes == expected["checkboxes"]
-    for value in found.fields.values():  # whatever was read carries a confidence and a verdict
+    # Every field the customer filled in is read, and no empty one is.
+    assert set(found.fields) == set(expected["values"])
+    for name, value in found.fields.items():
         assert 0.0 <= value.confidence <= 1.0 and value.valid in (True, False, None)
+        if value.valid:  # proven means right
+            assert value.value == expected["values"][name]
 
 
 def test_unknown_page_is_never_given_a_form(corpus: Path) -> None:

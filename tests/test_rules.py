@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from pathlib import Path
 
@@ -98,6 +99,14 @@ def test_explain_gives_every_rule_a_reason() -> None:
     verdicts = explain(doc("KELA", "kela-sv8-sv", "sv"), CONFIG)
     assert [m.verdict for m in verdicts] == [Verdict.YES, Verdict.UNKNOWN, Verdict.YES, Verdict.NO]
     assert all(m.reason for m in verdicts)
+
+
+def test_matches_leaves_the_document_as_it_was() -> None:
+    document = doc("KELA", "kela-sv8-sv", "sv", postal=FieldValue("00100", 0.99, True))
+    before = copy.deepcopy(document)
+    verdicts = [matches(rule, document).verdict for rule in CONFIG.routing.rules]
+    assert document == before  # asking a rule never changes what it is asked about
+    assert verdicts == [Verdict.YES, Verdict.YES, Verdict.YES, Verdict.NO]
 
 
 def test_matches_is_pure() -> None:

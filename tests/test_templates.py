@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import copy_example_config
-from pdf2image import convert_from_path
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from intake.cli import ExitCode, main
-from intake.routing.templates import load_template
+from intake.routing.templates import load_template, render_blank
 
 TOP = A4[1]
 
@@ -55,7 +54,7 @@ def make_blank(path: Path) -> None:
 def fill_and_scan(blank: Path, target: Path) -> None:
     """Write in the boxes, tick 'Omistaja', then turn 1.5 degrees and add scanner noise."""
     dpi = 200
-    page = convert_from_path(blank, dpi=dpi, grayscale=True)[0].convert("L")
+    page = Image.fromarray(render_blank(blank, 1, dpi=dpi))
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=40)
     at = lambda x, y: (round(x * dpi / 25.4), round(y * dpi / 25.4))  # noqa: E731

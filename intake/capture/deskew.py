@@ -28,11 +28,6 @@ class Skew:
     horizontal: float
     vertical: float
 
-    @property
-    def lines_vertical(self) -> bool:
-        """The text runs top-to-bottom: the page lies on its side."""
-        return self.vertical > self.horizontal
-
 
 def _sharpness(along: np.ndarray, across: np.ndarray, angle: float) -> float:
     # A line rising by ``angle`` keeps ``across - along·tan(angle)`` constant, so at the

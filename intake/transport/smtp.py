@@ -151,10 +151,6 @@ class FlushReport:
     failed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def attempted(self) -> int:
-        return len(self.sent) + len(self.deferred) + len(self.failed)
-
 
 async def flush(
     outbox: OutboxStore,

@@ -14,7 +14,6 @@ from intake.errors import EnvironmentProblem
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE / "icr.onnx"
-META = HERE / "icr.json"
 SIZE = 28  # network input, pixels square
 FIT = 22  # the character's longer side after normalisation; the rest is margin
 _INK = 250  # cells come with the paper set to 255 (see comb.py); anything darker is ink
@@ -77,8 +76,8 @@ def _load(path: Path) -> tuple[cv2.dnn.Net, tuple[str, ...], float]:
 class CellReader:
     """Reads single characters; one instance per process (cv2.dnn nets are not thread-safe)."""
 
-    def __init__(self, model: Path = MODEL, *, top_k: int = 4) -> None:
-        self._net, self.classes, self._temperature = _load(model)
+    def __init__(self, model: Path | None = None, *, top_k: int = 4) -> None:
+        self._net, self.classes, self._temperature = _load(model or MODEL)
         self._top_k = top_k
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
