@@ -48,11 +48,8 @@ EPILOG = (
 
 def _load_config(args: argparse.Namespace, *, required: bool = True) -> configuration.Config:
     """The configuration named by --config or $INTAKE_CONFIG; commands that route or send need one."""
-    if required and args.config is None and not os.environ.get(configuration.ENV_VAR):
-        raise ConfigError(
-            f"no configuration given: pass --config FILE or set ${configuration.ENV_VAR} "
-            "(examples/intake.toml is a commented example)"
-        )
+    if required:
+        configuration.require(args.config)
     return configuration.load(args.config)
 
 

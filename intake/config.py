@@ -223,6 +223,15 @@ def _merge_rules_file(data: dict[str, Any], base: Path, override: Path | None) -
     return path
 
 
+def require(path: Path | str | None) -> None:
+    """Commands that route or send need a configuration: say so when none is given."""
+    if path is None and not os.environ.get(ENV_VAR):
+        raise ConfigError(
+            f"no configuration given: pass --config FILE or set ${ENV_VAR} "
+            "(examples/intake.toml is a commented example)"
+        )
+
+
 def load(path: Path | str | None = None, *, rules: Path | None = None) -> Config:
     """Read and validate the configuration; ``None`` means $INTAKE_CONFIG or defaults.
 

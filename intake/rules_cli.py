@@ -29,6 +29,7 @@ def _date(text: str) -> dt.date:
 def _setup(args: argparse.Namespace) -> tuple[Config, tuple[Template, ...]]:
     from intake import preflight
 
+    configuration.require(args.config)
     rules = Path(args.rules) if getattr(args, "rules", None) else None
     config = configuration.load(args.config, rules=rules)
     preflight.check_rules(config)
@@ -114,8 +115,8 @@ def cmd_replay(args: argparse.Namespace) -> ExitCode:
     from intake.register import Register
     from intake.routing.cases import replay
 
-    current = configuration.load(args.config)
     config, _ = _setup(args)
+    current = configuration.load(args.config)
     entries = Register(current.transport.spool).since(args.since)
     changes = replay(entries, config)
     for change in changes:

@@ -128,8 +128,9 @@ def test_folder_means_its_files_and_dry_run_quarantines_nothing(corpus: Path, tm
     assert not (tmp_path / "spool").exists()  # --dry-run writes no quarantine copy
 
 
-@pytest.mark.parametrize("command", [["process", "x.pdf"], ["config", "check"], ["send"], ["outbox"]],
-                         ids=lambda c: c[0])  # fmt: skip
+@pytest.mark.parametrize("command", [["process", "x.pdf"], ["config", "check"], ["send"], ["outbox"],
+                                     ["rules", "check"], ["rules", "test", "cases.toml"]],
+                         ids=lambda c: "-".join(c[:2]))  # fmt: skip
 def test_no_configuration_is_said(command: list[str], monkeypatch, capsys) -> None:
     monkeypatch.delenv("INTAKE_CONFIG", raising=False)
     if command[0] == "process":
