@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import copy_example_config
 from smtp_fixtures import destination, make_document, transport_config
 
 from intake.cli import main
@@ -42,18 +43,15 @@ sys.exit(main(sys.argv[1:]))
 
 def _config(tmp_path: Path) -> Path:
     """The example configuration with its spool and certificates moved into the test's folder."""
-    text = EXAMPLE.read_text(encoding="utf-8").replace('spool = "../var/spool"', f'spool = "{tmp_path / "spool"}"')
-    path = tmp_path / "intake.toml"
-    path.write_text(text.replace('"../var/pki/', f'"{tmp_path / "pki"}/'), encoding="utf-8")
-    return path
+    return copy_example_config(tmp_path)
 
 
 def test_product_runs_without_the_test_extras(corpus: Path, tmp_path: Path) -> None:
-    args = ["process", "--json", "--dry-run", "--config", str(_config(tmp_path)), str(corpus / "scan_0000.tif")]
+    args = ["process", "--json", "--dry-run", "--config", str(_config(tmp_path)), str(corpus / "scan_0004.png")]
     done = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)  # fmt: skip
     assert done.returncode == ExitCode.OK, done.stderr
-    assert json.loads(done.stdout)["form"]["id"] == "te-ilmo1-fi"
+    assert json.loads(done.stdout)["form"]["id"] == "oikeusapu-oa1-fi"
 
 
 @pytest.mark.slow
