@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-swe tesseract-ocr-eng
-              poppler-utils openssl python3 python3-venv make)
+              poppler-utils openssl fonts-dejavu-core python3 python3-venv make)
 VENV=.venv
 
 install_system() {

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from intake import config as configuration
 from intake.errors import ConfigError, ExitCode, IntakeError, TemplateError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
+from intake.names import shown
 
 if TYPE_CHECKING:
     from intake.pipeline import FileResult
@@ -35,8 +35,9 @@ EPILOG = (
             (ExitCode.CONFIG, "invalid configuration or template"),
             (ExitCode.ENVIRONMENT, "missing program, language pack or key"),
             (ExitCode.REVIEW, "some documents held for review"),
-            (ExitCode.REJECTED, "some files rejected and quarantined"),
+            (ExitCode.REJECTED, "some files rejected and quarantined (receive: messages rejected)"),
             (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
+            (ExitCode.AUDIT, "audit log not writable, or its chain broken at the line named"),
             (ExitCode.RULES, "rules check found a problem, or a rules test case failed"),
             (ExitCode.INTERRUPTED, "stopped by Ctrl-C (finished work is kept)"),
             (ExitCode.BROKEN_PIPE, "the reader of the output went away (e.g. | head)"),
@@ -79,7 +80,7 @@ def _line(doc: Document) -> str:
     pages = ",".join(str(n) for n in doc.page_numbers) or "-"
     reason = f"  ({doc.reason})" if doc.reason else ""
     return (
-        f"{doc.source.path.name}  pages {pages}  {doc.authority or '-'}  {doc.form_id or '-'}  "
+        f"{shown(doc.source.path.name)}  pages {pages}  {doc.authority or '-'}  {doc.form_id or '-'}  "
         f"{doc.confidence:.2f}  {destination}  {doc.status}{reason}"
     )
 
@@ -89,7 +90,7 @@ def _report(result: FileResult, *, as_json: bool) -> None:
     if result.rejection is not None:
         rejection = result.rejection
         line = json.dumps(rejection.to_json(), ensure_ascii=False) if as_json else (
-            f"{rejection.path.name}  rejected  ({rejection.code}: {rejection.reason})")  # fmt: skip
+            f"{shown(rejection.path.name)}  rejected  ({rejection.code}: {rejection.reason})")  # fmt: skip
         sys.stdout.write(line + "\n")
     for doc in result.documents:
         sys.stdout.write((json.dumps(doc.to_json(), ensure_ascii=False) if as_json else _line(doc)) + "\n")
@@ -97,6 +98,7 @@ def _report(result: FileResult, *, as_json: bool) -> None:
 
 
 def cmd_process(args: argparse.Namespace) -> ExitCode:
+    from intake import spool
     from intake.delivery import Dispatcher
     from intake.pipeline import process
     from intake.progress import ProgressLine
@@ -106,10 +108,13 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
     keep = Path(args.keep_work) if args.keep_work else None
-    rejected = held = 0
-    with tempfile.TemporaryDirectory(prefix="intake-") as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
+    rejected = held = failed = 0
+    if not args.dry_run:  # a dry run leaves the spool untouched
+        spool.clean_at_start(config.transport.spool)
+    work = spool.work_dir(None if args.dry_run else config.transport.spool)
+    with work as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         for result in process(
-            files, config, dispatcher=dispatcher, work=Path(tmp), keep_work=keep, progress=bar.update,
+            files, config, dispatcher=dispatcher, work=tmp, keep_work=keep, progress=bar.update,
             quarantine=not args.dry_run,
         ):  # fmt: skip
             bar.clear()
@@ -117,11 +122,12 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
             bar.redraw()
             rejected += result.rejection is not None
             held += sum(doc.status is Status.REVIEW for doc in result.documents)
+            failed += sum(doc.status is Status.FAILED for doc in result.documents)
     undelivered = 0
     if dispatcher is not None and not args.no_send:
         report = dispatcher.flush()
         undelivered = len(report.deferred) + len(report.failed)
-    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered, held=held)
+    return ExitCode.for_outcome(rejected=rejected, undelivered=undelivered + failed, held=held)
 
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
@@ -141,9 +147,12 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_send(args: argparse.Namespace) -> ExitCode:
+    from intake import preflight
     from intake.delivery import Dispatcher
 
-    dispatcher = Dispatcher(_load_config(args))
+    config = _load_config(args)
+    preflight.check_sending(config)  # no tesseract needed here, but every certificate and key
+    dispatcher = Dispatcher(config)
     report = dispatcher.flush()
     print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, failed {len(report.failed)}")
     return ExitCode.DELIVERY if report.deferred or report.failed else ExitCode.OK
@@ -158,14 +167,30 @@ def cmd_outbox(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_retry(args: argparse.Namespace) -> ExitCode:
-    import datetime as dt
-
     from intake.delivery import Dispatcher
 
+    if bool(args.items) == args.all:
+        raise UsageError("intake retry: give outbox ITEM ids, or --all (not both)")
     dispatcher = Dispatcher(_load_config(args))
-    for item_id in args.items:
-        dispatcher.outbox.requeue(item_id, now=dt.datetime.now(dt.UTC))
+    for item_id in dispatcher.retry(None if args.all else args.items):
         print(f"{item_id}  queued again")
+    return ExitCode.OK
+
+
+def cmd_retention_run(args: argparse.Namespace) -> ExitCode:
+    import datetime as dt
+
+    from intake import retention
+
+    config = _load_config(args)
+    folder = Path(args.folder) if args.folder else None
+    report = retention.run(config, hot_folder=folder, now=dt.datetime.now(dt.UTC), dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for path in report.scans:
+        print(f"{verb}  {path}")
+    for item_id in report.messages:
+        print(f"{verb}  outbox message of item {item_id}")
+    print(f"{verb} {len(report.scans)} file(s) of handled scans, {len(report.messages)} sent message(s)")
     return ExitCode.OK
 
 
@@ -219,10 +244,72 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_receive(args: argparse.Namespace) -> ExitCode:
+    from collections import Counter
+
+    from intake.receive import Verdict, receive
+
+    keys = [{"certificate": args.cert, "key": args.key}] if args.key or args.cert else None
+    config = configuration.load_receive(
+        args.config, addresses=args.address, keys=keys, trust=args.trust, signers=args.signer, output=args.out
+    )
+    sources = [Path(source) for source in args.sources] or config.sources
+    if not sources:
+        raise ConfigError("where is the mail? give SOURCE arguments or 'sources' in the receiving configuration")
+    counts: Counter[str] = Counter()
+    attention = 0
+    for outcome in receive(config, sources):
+        counts[outcome.label] += 1
+        attention += outcome.needs_a_person
+        if outcome.verdict is Verdict.SEEN and not args.verbose:
+            continue
+        line = "  ".join((outcome.location, outcome.label, outcome.package_id or "-", outcome.detail)).rstrip()
+        print(json.dumps(outcome.to_json()) if args.json else line)
+    seen = counts.pop(str(Verdict.SEEN), 0)
+    found = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+    print(f"{found or 'nothing new'}; already handled {seen}", file=sys.stderr)
+    return ExitCode.REJECTED if attention else ExitCode.OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> ExitCode:
+    from intake import audit
+
+    path = Path(args.log) if args.log else audit.AuditLog.for_config(_load_config(args).transport).path
+    verdict = audit.verify(path)
+    if not verdict.ok:
+        log.error("%s line %s: %s (the %s entries before it hold)", path, verdict.broken_line, verdict.problem,
+                  (verdict.broken_line or 1) - 1)  # fmt: skip
+        return ExitCode.AUDIT
+    print(f"{path}: {verdict.entries} entries, chain intact; last hash {verdict.last_hash}")
+    return ExitCode.OK
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=f"configuration file (default: ${configuration.ENV_VAR})")
     parser.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+
+
+def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Not _common(): --config here is the agency's own file, not the service point's.
+    rx = sub.add_parser(
+        "receive", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        help="The agency's side: check received packages and file them (see docs/agencies.md).",
+        description="Decrypt, verify and file received packages; reject the rest with the reason.",
+    )  # fmt: skip
+    rx.set_defaults(handler=cmd_receive)
+    rx.add_argument("sources", nargs="*", metavar="SOURCE", help="Maildir, mbox, .eml file or folder of .eml files")
+    env = configuration.RECEIVE_ENV_VAR
+    rx.add_argument("--config", metavar="FILE", help=f"receiving configuration (default: ${env})")
+    rx.add_argument("--address", action="append", help="this agency's address (repeatable; replaces 'addresses')")
+    rx.add_argument("--cert", metavar="PEM", help="the agency's S/MIME certificate (with --key; replaces 'keys')")
+    rx.add_argument("--key", metavar="PEM", help="the agency's private key (with --cert)")
+    rx.add_argument("--trust", action="append", metavar="PEM", help="trusted CA or service-point certificates")
+    rx.add_argument("--signer", action="append", metavar="PEM", help="accept only these signing certificates")
+    rx.add_argument("--out", metavar="DIR", help="output folder (accepted/, rejected/; replaces 'output')")
+    rx.add_argument("--json", action="store_true", help="one JSON object per message per line")
+    rx.add_argument("--log-json", action="store_true", help="log as JSON lines instead of text")
+    rx.add_argument("-v", "--verbose", action="count", default=0, help="also list messages already handled; more log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,8 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("--no-send", action="store_true", help="queue in the outbox, do not send now")
     add("send", cmd_send, "Deliver what is due in the outbox.")
     add("outbox", cmd_outbox, "List the outbox: what waits, what was sent, what failed.")
-    retry = add("retry", cmd_retry, "Queue failed outbox items again (after the cause was fixed).")
-    retry.add_argument("items", nargs="+", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry = add("retry", cmd_retry, "Queue failed or deferred outbox items again, due now (after the cause was fixed).")
+    retry.add_argument("items", nargs="*", metavar="ITEM", help="outbox item ids, as 'intake outbox' lists them")
+    retry.add_argument("--all", action="store_true", help="every failed and deferred item")
+    keep = sub.add_parser("retention", help="Retention commands.")
+    keep_sub = keep.add_subparsers(dest="action", required=True, metavar="ACTION")
+    keep_help = "Delete handled scans and sent messages older than [retention]; held ones stay."
+    keep_run = keep_sub.add_parser("run", help=keep_help, description=keep_help)
+    _common(keep_run)
+    keep_run.add_argument("folder", nargs="?", metavar="DIR", help="the hot folder whose done/ to clean")
+    keep_run.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    keep_run.set_defaults(handler=cmd_retention_run)
     config = sub.add_parser("config", help="Configuration commands.")
     config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="Validate the configuration and the machine, without running.")
@@ -279,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
     _rules_parser(sub)
+    _add_receive(sub)
+    audit = sub.add_parser("audit", help="Audit log commands.")
+    audit_sub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    averify = audit_sub.add_parser("verify", help="Check the audit log's hash chain; names the first broken entry.")
+    _common(averify)
+    averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
+    averify.set_defaults(handler=cmd_audit_verify)
     return parser
 
 

@@ -7,7 +7,7 @@ import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,7 @@ from intake.ocr.engine import Tesseract
 __all__ = ["Agency", "Authority", "Config", "Destination", "Rule", "load"]
 
 ENV_VAR = "INTAKE_CONFIG"
+_M = TypeVar("_M", bound=BaseModel)
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -38,6 +39,8 @@ class CaptureConfig(_Strict):
     """Limits and resolution for reading input files."""
 
     work_dpi: int = Field(300, ge=150, le=600)
+    # A 200-page colour batch at 300 dpi is ~150 MB as JPEG-in-PDF; larger is refused unread.
+    max_file_mb: float = Field(500.0, gt=0, le=10_000)
     max_pages: int = Field(200, ge=1, le=5000)
     max_megapixels: float = Field(60.0, gt=0, le=180)
     file_timeout_s: float = Field(900.0, gt=0)  # 200 pages at ~2.5 s on two cores, with room
@@ -49,6 +52,16 @@ class WatchConfig(_Strict):
     """The hot folder: how often it is polled for files the scanner has finished writing."""
 
     interval_s: float = Field(2.0, gt=0, le=3600, description="a file is taken once unchanged over two polls")
+    # Scanners and copy tools write under hidden or temporary names (".scan.pdf",
+    # "x.part") and rename when done; such a name left unchanged this long is taken anyway.
+    temp_names_after_s: float = Field(600.0, ge=0, le=7 * 24 * 3600)
+
+
+class RetentionConfig(_Strict):
+    """How long handled scans (DIR/done) and sent messages stay; held ones stay until resolved."""
+
+    scans_days: float = Field(30.0, gt=0, le=36_500)
+    sent_days: float = Field(30.0, gt=0, le=36_500)
 
 
 class OcrConfig(_Strict):
@@ -93,11 +106,13 @@ class SmtpConfig(_Strict):
 
 
 class SmimeConfig(_Strict):
-    """Signing key of this service point; packages are signed, then encrypted."""
+    """Signing key of this service point, and whom agency certificates must chain to."""
 
-    certificate: Path | None = None
-    key: Path | None = None
+    certificate: Path | None = Field(None, description="this service point's signing certificate (PEM)")
+    key: Path | None = Field(None, description="its private key (PEM, mode 600)")
+    agency_trust: Path | None = Field(None, description="CA certificates agency certificates must chain to")
     require_encryption: bool = True
+    require_signing: bool = True
 
     @model_validator(mode="after")
     def _pair(self) -> SmimeConfig:
@@ -143,7 +158,22 @@ class Config(_Strict):
     destinations: dict[Annotated[str, Field(pattern=ID)], Destination] = {}
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
+    retention: RetentionConfig = RetentionConfig()
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_certificate_per_address(self) -> Config:
+        # The outbox checks a queued item against its address's certificate at send time:
+        # two certificates for one address would make that check ambiguous.
+        seen: dict[str, tuple[str, Path | None]] = {}
+        for name, destination in self.destinations.items():
+            first = seen.setdefault(destination.address.casefold(), (name, destination.certificate))
+            if first[1] != destination.certificate:
+                raise ValueError(
+                    f"destinations {first[0]!r} and {name!r} have the same address {destination.address} "
+                    "but different certificates"
+                )
+        return self
 
     @field_validator("authorities", mode="before")
     @classmethod
@@ -174,7 +204,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     transport = data.get("transport", {})
     if isinstance(transport, dict):
         fix(transport, "spool")
-        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key"))):
+        for sub, keys in (("smtp", ("ca_file",)), ("smime", ("certificate", "key", "agency_trust"))):
             section = transport.get(sub)
             if isinstance(section, dict):
                 for key in keys:
@@ -270,3 +300,81 @@ def _config_error(exc: ValidationError, path: Path | None, rules_path: Path | No
         key = key.replace("routing.rules", "rules", 1) if key else None
         message = message.replace("routing.rules", "rules", 1)
     return ConfigError(f"{message}{more}", file=where, key=key)
+
+
+def _validated(model: type[_M], data: dict[str, Any], path: Path | None) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{message}{more}", file=str(path) if path else None, key=key) from exc
+
+
+# The receiving agency's side (``intake receive``) has a file of its own: an agency
+# runs it without any of the service point's configuration.
+
+RECEIVE_ENV_VAR = "INTAKE_RECEIVE_CONFIG"
+
+
+class AgencyKey(_Strict):
+    """One of the agency's S/MIME certificates and its private key (PEM, RSA)."""
+
+    certificate: Path
+    key: Path
+
+
+class ReceiveConfig(_Strict):
+    """Who the agency is, its keys, whom it trusts, and where packages go."""
+
+    addresses: list[str] = Field(min_length=1, description="the agency's addresses a manifest may name")
+    keys: list[AgencyKey] = Field(min_length=1, description="current and previous keys: each is tried")
+    trust: list[Path] = Field(min_length=1, description="CA or service-point certificates (PEM)")
+    signers: list[Path] = Field(default_factory=list, description="if given: only these signing certificates")
+    output: Path = Path("received")
+    sources: list[Path] = Field(default_factory=list, description="Maildirs, mboxes, .eml files or folders")
+    require_encryption: bool = True
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _ADDRESS.match(address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+
+def load_receive(path: Path | str | None, /, **overrides: Any) -> ReceiveConfig:
+    """Read the agency's file (``None``: $INTAKE_RECEIVE_CONFIG, or flags only).
+
+    ``overrides`` (from command-line flags) replace the file's top-level keys; paths in
+    the file are relative to its folder, paths in flags to the current one.
+    """
+    if path is None and os.environ.get(RECEIVE_ENV_VAR):
+        path = os.environ[RECEIVE_ENV_VAR]
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        data = _read_toml(path)
+        base = path.resolve().parent
+        for key in ("output", "trust", "signers", "sources"):
+            data[key] = _relative(data.get(key), base)
+        for pair in data.get("keys") or []:
+            if isinstance(pair, dict):
+                pair.update({k: _relative(v, base) for k, v in pair.items() if k in ("certificate", "key")})
+        data = {key: value for key, value in data.items() if value is not None}
+    data.update({key: value for key, value in overrides.items() if value is not None})
+    if "addresses" not in data and "keys" not in data:
+        raise ConfigError(f"give a receiving configuration: --config FILE or ${RECEIVE_ENV_VAR}, or the flags")
+    return _validated(ReceiveConfig, data, path)
+
+
+def _relative(value: Any, base: Path) -> Any:
+    """Paths (or lists of them) in a file are relative to the file's folder."""
+    if isinstance(value, list):
+        return [_relative(item, base) for item in value]
+    if isinstance(value, str) and value and not os.path.isabs(value):
+        return str(base / value)
+    return value

@@ -4,19 +4,28 @@ IntakeError                      exit code (``exit_code``)
 ├── UsageError                   2  the command line is wrong (a path that does not exist)
 ├── ConfigError                  3  the configuration file is wrong (file, key, problem)
 ├── EnvironmentProblem           4  something intake needs is missing on this machine
+│   └── UnsafeFolder             4  an output folder is a symbolic link or not a folder
 ├── BadInputError                one input file cannot be processed (it is quarantined)
 │   ├── UnsupportedFormat
 │   ├── CorruptFile
 │   ├── EncryptedPdf
 │   └── LimitExceeded            too many pages, too many pixels, too slow
+│       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
+├── AuditError                   13 the audit log cannot be written, or its chain is broken
 └── TransportError
     ├── PackageError
+    │   ├── NotARecipient        (received) the message is encrypted to someone else's key
+    │   └── PackageRefused       (received) a message fails a check; ``reason`` says which
+    ├── CertificateError         3  a certificate or key is not fit to encrypt to or sign with
+    ├── ReceiveError             4  (received) a mailbox or the output folder cannot be used
     ├── OutboxError
+    │   └── OutboxBusy           12  another process is sending from the outbox
     └── DeliveryError            a message could not be delivered
         ├── DeliveryTimeout      (also a TimeoutError)
         ├── TemporaryFailure     4xx: try again later
+        │   └── TlsUnavailable   no STARTTLS or an untrusted server certificate
         └── PermanentFailure     5xx: will not succeed by retrying
 
 Every other IntakeError that reaches the command line is a bug (exit 1). Bad input files
@@ -47,7 +56,8 @@ class ExitCode(IntEnum):
     REVIEW = 10  # some documents are held for the advisor to review
     REJECTED = 11  # some files could not be processed and were quarantined
     DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
-    RULES = 13  # 'rules check' found a problem, or a 'rules test' case failed
+    AUDIT = 13  # the audit log cannot be written, or its chain is broken (the message names the line)
+    RULES = 14  # 'rules check' found a problem, or a 'rules test' case failed
     INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT); finished work is kept
     BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE), e.g. ``intake outbox | head``
 
@@ -91,6 +101,14 @@ class EnvironmentProblem(IntakeError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class UnsafeFolder(EnvironmentProblem):
+    """A folder intake writes to is a symbolic link or not a folder: it refuses to start."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        self.folder = folder
+        super().__init__(message)
+
+
 class BadInputError(IntakeError):
     """An input file cannot be processed; the file is quarantined with this reason."""
 
@@ -121,6 +139,10 @@ class LimitExceeded(BadInputError):
     code = "limit-exceeded"
 
 
+class FileTooLarge(LimitExceeded):
+    """The file is larger than ``[capture] max_file_mb``; it is quarantined unread."""
+
+
 class OcrError(IntakeError):
     """The OCR engine failed on a page."""
 
@@ -135,6 +157,12 @@ class TemplateError(IntakeError):
         super().__init__(f"template {template}: {message}" if template else message)
 
 
+class AuditError(IntakeError):
+    """The audit log cannot be written or read, or its hash chain is broken."""
+
+    exit_code = ExitCode.AUDIT
+
+
 class TransportError(IntakeError):
     """Packaging, queueing or delivery failed."""
 
@@ -143,8 +171,43 @@ class PackageError(TransportError):
     """A package could not be built or signed."""
 
 
+class NotARecipient(PackageError):
+    """The message is encrypted, but not to the certificate it was opened with."""
+
+
+class PackageRefused(PackageError):
+    """A received message fails one of the agency's checks; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class ReceiveError(TransportError):
+    """The agency's side cannot read a mailbox or use its output folder (or another run holds it)."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class CertificateError(TransportError):
+    """A certificate or key is not fit for its use; ``path`` names the file at fault."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class OutboxError(TransportError):
     """The durable outbox could not be read or written."""
+
+
+class OutboxBusy(OutboxError):
+    """Another process holds the outbox's sending lock; try again when it is done."""
+
+    exit_code = ExitCode.DELIVERY
 
 
 class DeliveryError(TransportError):
@@ -164,5 +227,9 @@ class TemporaryFailure(DeliveryError):
     """The server answered 4xx or could not be reached: try again later."""
 
 
+class TlsUnavailable(TemporaryFailure):
+    """The server offered no STARTTLS or an untrusted certificate: deferred, never sent in clear."""
+
+
 class PermanentFailure(DeliveryError):
-    """The server answered 5xx or refused TLS: retrying will not help."""
+    """The server answered 5xx: retrying will not help."""

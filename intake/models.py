@@ -8,6 +8,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from intake.names import shown
+
+# An affine map from a form template's millimetres to the page's millimetres (both from
+# the top-left corner): (a, b, c, d, e, f) takes (x, y) to (a·x + b·y + c, d·x + e·y + f).
+Placement = tuple[float, float, float, float, float, float]
+
 
 class Status(StrEnum):
     """What happened to a document."""
@@ -15,6 +21,7 @@ class Status(StrEnum):
     QUEUED = "queued"  # accepted and in the outbox (or would be, with --dry-run)
     REVIEW = "review"  # held for the advisor: intake is not sure
     REJECTED = "rejected"  # the input could not be processed (quarantined)
+    FAILED = "failed"  # processed again, but its package failed earlier: reason says why and how to retry
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class PageAnalysis:
     archive_dpi: int
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     separator: bool = False  # a separator sheet: it ends a document and is dropped
+    placement: Placement | None = None  # where the form's template lies on the archival image
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ class Document:
     def to_json(self) -> dict[str, Any]:
         return {
             "source": {
-                "file": str(self.source.path),
+                "file": shown(self.source.path),  # one line, valid UTF-8
                 "sha256": self.source.sha256,
                 "pages": self.page_numbers,
             },
@@ -181,7 +189,7 @@ class Rejection:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"file": str(self.path), "sha256": self.sha256, "pages": []},
+            "source": {"file": shown(self.path), "sha256": self.sha256, "pages": []},
             "status": str(Status.REJECTED),
             "authority": None,
             "form": {"id": None, "code": None, "language": None},

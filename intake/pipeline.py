@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +19,8 @@ from pathlib import Path
 from intake import capture, spool
 from intake.config import Config
 from intake.delivery import Dispatcher
-from intake.errors import BadInputError, EnvironmentProblem, IntakeError, OcrError, TemplateError
+from intake.errors import BadInputError, EnvironmentProblem, FileTooLarge, IntakeError, OcrError, TemplateError
+from intake.lifeline import bind_to_parent
 from intake.models import Document, PageAnalysis, PageIdentity, Rejection, SourceFile, Status
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
@@ -46,14 +46,17 @@ def process(
     Every page is captured, read and recognised in a worker process (``analyse_page``);
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
     routed document is packaged into the durable outbox before its file's result is
-    yielded. Without a dispatcher (``--dry-run``) nothing is queued; without ``quarantine``
-    a rejected file is reported but not copied to the spool's quarantine.
+    yielded, and the dispatcher records each step in the audit log. Without a dispatcher
+    (``--dry-run``) nothing is queued or recorded; without ``quarantine`` a rejected file
+    is reported but not copied to the spool's quarantine.
     """
     with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
-            for document in result.documents:
-                if document.status is Status.QUEUED and dispatcher is not None:
-                    dispatcher.enqueue(document)
+            if dispatcher is not None:
+                dispatcher.scanned(result)  # the audit log: scanned, classified, held
+                for document in result.documents:
+                    if document.status is Status.QUEUED:
+                        dispatcher.enqueue(document)
             yield result
 
 
@@ -91,7 +94,7 @@ def analyse_page(
     return PageAnalysis(
         number, found.identity, False, (page.rotation + found.turned) % 360, page.skew,
         page.orientation_confident, page.flags, found.fields, found.checkboxes, archive,
-        page.archive_dpi, seconds,
+        page.archive_dpi, seconds, placement=found.placement,
     )  # fmt: skip
 
 
@@ -109,15 +112,9 @@ class FileResult:
     pages: list[PageAnalysis] | None = None
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: a worker (and the tesseract or pdftoppm it
-    # runs, which inherit the ignored signal) must not die mid-page and get a good file
-    # quarantined as broken. The parent stops the pool in order instead.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _pool(config: Config) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers(config), initializer=_ignore_interrupts)
+    # Workers ignore Ctrl-C and die with this process, even by kill -9 (see lifeline).
+    return ProcessPoolExecutor(max_workers=workers(config), initializer=bind_to_parent, initargs=(os.getpid(),))
 
 
 def workers(config: Config) -> int:
@@ -193,7 +190,9 @@ class Pipeline:
         except BadInputError as exc:
             return self._reject(path, None, exc)
         except OSError as exc:
-            return self._reject(path, None, BadInputError(f"cannot read the file: {exc.strerror}"))
+            return self._reject(
+                path, None, BadInputError(f"cannot read the file: {exc.strerror or type(exc).__name__}")
+            )
         except Exception as exc:  # a decoder's unexpected error is this file's problem, not the batch's
             log.exception("internal error inspecting an input file")
             return self._reject(path, None, BadInputError(f"internal error reading the file: {type(exc).__name__}"))
@@ -201,7 +200,8 @@ class Pipeline:
     def _reject(self, path: Path, sha256: str | None, exc: BadInputError) -> Rejection:
         rejection = Rejection(path, sha256, exc.code, str(exc))
         if self.quarantine:
-            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool)
+            copy = not isinstance(exc, FileTooLarge)  # reading it whole is what the limit prevents
+            rejection.quarantined_to = spool.quarantine(path, rejection, self.config.transport.spool, copy=copy)
         # The file's name may carry a customer's name: the log names it by its hash.
         log.warning("rejected file %.12s: %s", sha256 or "(unread)", rejection.reason)
         return rejection

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from intake.errors import CorruptFile, EncryptedPdf, EnvironmentProblem, LimitExceeded
+from intake.names import scrub
 from intake.units import MM_PER_PT
 
 _PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
@@ -82,8 +83,9 @@ def _run(args: list[str], *, timeout: float, memory_mb: int, what: str) -> subpr
         raise LimitExceeded(f"{what} took longer than {timeout:.0f} s") from exc
 
 
-def _fail(result: subprocess.CompletedProcess[bytes], what: str) -> None:
-    message = result.stderr.decode("utf-8", "replace").strip()
+def _fail(result: subprocess.CompletedProcess[bytes], what: str, path: Path) -> None:
+    # poppler quotes the path ("Couldn't open file '/scans/Matti ….pdf'"): never pass it on.
+    message = scrub(result.stderr.decode("utf-8", "replace").strip(), path)
     if any(word in message for word in _PASSWORD):
         raise EncryptedPdf("the PDF is password-protected; ask for an unprotected copy")
     first = message.splitlines()[0][:200] if message else f"exit status {result.returncode}"
@@ -96,7 +98,7 @@ def info(path: Path, *, first: int = 1, last: int = 999_999, timeout: float, mem
     result = _run(args, timeout=timeout, memory_mb=memory_mb, what="reading the PDF")
     text = result.stdout.decode("utf-8", "replace")
     if result.returncode != 0:
-        _fail(result, "reading the PDF")
+        _fail(result, "reading the PDF", path)
     count = _PAGES.search(text)
     if not count:
         raise CorruptFile("the PDF has no readable page tree")
@@ -124,7 +126,7 @@ def render(path: Path, number: int, *, dpi: int, timeout: float, memory_mb: int,
     args = ["pdftoppm", *flags, "-r", str(dpi), "-f", str(number), "-l", str(number), str(path)]
     result = _run(args, timeout=timeout, memory_mb=memory_mb, what=f"rendering page {number}")
     if result.returncode != 0 or not result.stdout:
-        _fail(result, f"rendering page {number}")
+        _fail(result, f"rendering page {number}", path)
     try:
         image = Image.open(io.BytesIO(result.stdout), formats=["PPM"])
         image.load()
@@ -141,7 +143,7 @@ def text_lines(path: Path, *, timeout: float = 60, memory_mb: int = 512) -> list
     result = _run(["pdftotext", "-bbox-layout", str(path), "-"], timeout=timeout, memory_mb=memory_mb,
                   what="reading the PDF's text")  # fmt: skip
     if result.returncode != 0:
-        _fail(result, "reading the PDF's text")
+        _fail(result, "reading the PDF's text", path)
     try:
         root = ET.fromstring(result.stdout)
     except ET.ParseError as exc:

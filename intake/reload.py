@@ -60,7 +60,7 @@ class Reloader:
         except (ConfigError, TemplateError) as exc:
             log.error("ROUTING RULES NOT RELOADED: %s; the rules loaded at %s stay in force until this is fixed",
                       exc, f"{self.loaded:%Y-%m-%d %H:%M:%S}")  # fmt: skip
-            self._audit("rules-rejected", {"problem": str(exc)})
+            self._audit("rules-rejected", {"problem": str(exc), "sha256": self._digest()})
             return None
         if fresh.model_dump(exclude={"routing", "authorities", "agencies", "destinations"}) != self.config.model_dump(
             exclude={"routing", "authorities", "agencies", "destinations"}

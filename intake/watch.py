@@ -7,11 +7,15 @@
     DIR/review/          handled, some document held for review: <sha256[:24]>.<ext> + .result.json
     DIR/quarantine/      rejected:                               <sha256[:24]>.<ext> + .reason.json
 
-Files on disk are named by content hash, never by the scanner's name (which may carry a
-customer's name); the original name is only inside the JSON next to the file. Delivery is
-at-least-once: documents are queued durably before the file is moved, and the journal
-recognises a file (by sha256) or a document already queued, so a restart repeats nothing
-that was finished.
+The scanner's file name may carry a customer's name or henkilötunnus, and any bytes at
+all: intake never stores, logs or prints it. A claimed file is named by a time stamp and
+settled under its content hash; the result and reason files give the time it was scanned
+(its modification time) so that the advisor can find it. Files and folders intake makes
+here are private (0600, 0700), and an output folder that is a symbolic link is refused.
+
+Delivery is at-least-once: documents are queued durably before the file is moved, and the
+journal recognises a file (by sha256) or a document already queued, so a restart repeats
+nothing that was finished.
 """
 
 from __future__ import annotations
@@ -21,71 +25,74 @@ import logging
 import os
 import signal
 import sqlite3
-import tempfile
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from intake import retention, spool
+from intake.audit import Action
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.durable import fsync_dir, sha256_file, write_durably
+from intake.errors import EnvironmentProblem, UnsafeFolder, UsageError
+from intake.folders import private_dir, private_file, sweep_temp
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
-from intake.reload import Reloader
+from intake.reload import Record, Reloader
 from intake.spool import safe_suffix
+from intake.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-_IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".lock")
+OUTPUTS = ("done", "review", "quarantine")
+_TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".lock")
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS claims (claim TEXT PRIMARY KEY, original TEXT NOT NULL, claimed REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, state TEXT NOT NULL, finished REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, package_id TEXT NOT NULL, queued REAL NOT NULL);
 """
 
 
-def ignored(name: str) -> bool:
+def temporary_name(name: str) -> bool:
     """Names scanners and copy tools use while a file is still being written, and hidden files."""
-    return name.startswith((".", "~")) or name.lower().endswith(_IGNORED_SUFFIXES)
+    return name.startswith((".", "~")) or name.lower().endswith(_TEMP_SUFFIXES)
 
 
 class Journal:
-    """What the hot folder has claimed and finished, in SQLite (WAL, synchronous=FULL)."""
+    """What the hot folder has finished, in SQLite (WAL, synchronous=FULL, 0600); never a file name."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = private_file(path)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'claims'").fetchone()
+            if old:  # older journals kept the scanner's name of each claimed file: erase them
+                db.execute("DROP TABLE claims")
+        if old:
+            with closing(sqlite3.connect(self.path)) as db:
+                db.execute("VACUUM")  # DROP only frees the pages; VACUUM rewrites the file without them
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=30)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")  # per connection: a commit survives power loss
+            db.execute("PRAGMA secure_delete=ON")
             with db:
                 yield db
-
-    def claim(self, claim: str, original: str) -> None:
-        with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (claim, original, time.time()))
-
-    def release(self, claim: str) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM claims WHERE claim = ?", (claim,))
 
     def _one(self, query: str, key: str) -> str | None:
         """The single value ``query`` selects for ``key``, or None."""
         with self._connect() as db:
             row = db.execute(query, (key,)).fetchone()
         return str(row[0]) if row else None
-
-    def original(self, claim: str) -> str:
-        return self._one("SELECT original FROM claims WHERE claim = ?", claim) or claim
 
     def finished(self, sha256: str) -> str | None:
         """The state a file with this content was left in, or None if it was never finished."""
@@ -115,44 +122,88 @@ def _summary(doc: Document) -> dict[str, Any]:
     return {key: value for key, value in doc.to_json().items() if key not in ("fields", "checkboxes")}
 
 
-class Watcher:
-    """Polls ``folder``, claims complete files and hands them through the pipeline."""
+def _scanned_at(path: Path) -> str | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    except OSError:
+        return None
 
-    def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None) -> None:
+
+class Watcher:
+    """Polls ``folder``, claims complete files and hands them through the pipeline.
+
+    Opening it checks the folders it writes to (a symbolic link raises UnsafeFolder) and
+    removes temp files a crash left in them.
+    """
+
+    def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None,
+                 temp_names_after_s: float = 600.0) -> None:  # fmt: skip
+        if not folder.is_dir():
+            raise UsageError(f"the hot folder {folder} does not exist or is not a folder")
         self.folder = folder
         self.pipeline = pipeline
         self.dispatcher = dispatcher
-        self.processing = folder / ".intake" / "processing"
-        self.processing.mkdir(parents=True, exist_ok=True)
+        self.temp_names_after_s = temp_names_after_s
+        try:
+            self.processing = private_dir(private_dir(folder / ".intake") / "processing")
+            for place in (folder / ".intake", self.processing, *(private_dir(folder / name) for name in OUTPUTS)):
+                sweep_temp(place)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot prepare the hot folder {folder}: {exc.strerror}") from exc
         self.journal = Journal(folder / ".intake" / "journal.sqlite")
         self.summary = Summary()
         self._seen: dict[str, tuple[int, int]] = {}
+        self._others = 0  # entries that are not regular files, last counted
 
     def poll(self) -> list[Path]:
-        """Claim every file whose size and mtime are unchanged since the previous poll."""
-        current: dict[str, tuple[int, int]] = {}
-        with os.scandir(self.folder) as entries:
-            for entry in entries:
-                if ignored(entry.name) or not entry.is_file(follow_symlinks=False):
-                    continue
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                current[entry.name] = (stat.st_size, stat.st_mtime_ns)
+        """Claim every file whose size and mtime are unchanged since the previous poll.
+
+        A hidden or temporary name is claimed only once unchanged for
+        ``temp_names_after_s``: scanners rename such files when done, so one left alone
+        that long is a finished file under an odd name, or an abandoned one; either way
+        it is processed (or quarantined with the reason), never ignored forever.
+        """
+        current = self._scan()
         stable = sorted(name for name, mark in current.items() if self._seen.get(name) == mark)
         self._seen = {name: mark for name, mark in current.items() if name not in stable}
         return [claim for name in stable if (claim := self._claim(name)) is not None]
 
+    def _scan(self) -> dict[str, tuple[int, int]]:
+        current: dict[str, tuple[int, int]] = {}
+        others, now = 0, time.time()
+        try:
+            entries = os.scandir(self.folder)
+        except OSError as exc:  # a network mount gone for a moment: try again next poll
+            log.warning("cannot list the hot folder %s: %s", self.folder, exc.strerror)
+            return current
+        with entries:
+            for entry in entries:
+                if entry.name == ".intake" or entry.name in OUTPUTS:
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:  # gone between listing and stat
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    others += 1  # links are never followed: the target could be any file
+                    continue
+                if temporary_name(entry.name) and now - info.st_mtime < self.temp_names_after_s:
+                    continue
+                current[entry.name] = (info.st_size, info.st_mtime_ns)
+        if others != self._others:
+            log.warning("%d entries in the hot folder are not regular files (links, folders, devices); "
+                        "they are left alone", others)  # fmt: skip
+            self._others = others
+        return current
+
     def _claim(self, name: str) -> Path | None:
-        # Journal first, then rename: after a crash between the two the claim row names a
-        # file still in the inbox, which the next poll simply claims again.
         target = self.processing / f"{time.time_ns():x}{safe_suffix(Path(name))}"
-        self.journal.claim(target.name, name)
         try:
             os.rename(self.folder / name, target)  # atomic on one filesystem
         except FileNotFoundError:
-            self.journal.release(target.name)
+            return None
+        except OSError as exc:  # e.g. no permission: the file stays, and is tried again next poll
+            log.warning("could not claim a file from the hot folder: %s", exc.strerror)
             return None
         fsync_dir(self.processing)
         log.info("claimed %s", target.name)
@@ -160,31 +211,54 @@ class Watcher:
 
     def pending(self) -> list[Path]:
         """Files claimed by an earlier run that did not finish them (oldest first)."""
-        return sorted(p for p in self.processing.iterdir() if p.is_file() and not ignored(p.name))
+        return sorted(p for p in self.processing.iterdir() if p.is_file() and not p.name.endswith(".tmp"))
+
+    def _content_hash(self, claim: Path) -> str | None:
+        """The file's sha256, or None when it is above the size limit or cannot be read."""
+        try:
+            if claim.stat().st_size > self.pipeline.config.capture.max_file_mb * 1e6:
+                return None  # the pipeline refuses it unread; reading it to hash is what the limit prevents
+            return sha256_file(claim)
+        except OSError:
+            return None  # the pipeline says why, in the reason file
 
     def handle(self, claims: list[Path]) -> None:
         """Process claimed files; each ends in done/, review/ or quarantine/."""
-        fresh: dict[Path, str] = {}
+        fresh: dict[Path, str | None] = {}
         for claim in claims:
-            sha256 = sha256_file(claim)
-            state = self.journal.finished(sha256)
+            sha256 = self._content_hash(claim)
+            state = self.journal.finished(sha256) if sha256 else None
             if state is None:
                 fresh[claim] = sha256
             else:  # finished before a crash, or the same bytes dropped again
-                self._settle(claim, sha256, state, None, duplicate=True)
+                with self._one_file(claim):
+                    self._settle(claim, sha256, state, None, duplicate=True)
         for result in self.pipeline.run(list(fresh)):
-            try:
+            with self._one_file(result.path):
                 self._finish(result, fresh[result.path])
-            except Exception:  # one file must not stop the desk; it stays claimed for a retry
-                log.exception("could not finish claimed file %s; it stays in processing/", result.path.name)
 
-    def _finish(self, result: FileResult, sha256: str) -> None:
+    @contextmanager
+    def _one_file(self, claim: Path) -> Iterator[None]:
+        """One file's failure must not stop the desk: it is logged and stays claimed for a retry."""
+        try:
+            yield
+        except UnsafeFolder:
+            raise  # an output folder was swapped for a link while running: stop
+        except Exception:
+            log.exception("could not finish claimed file %s; it stays in processing/", claim.name)
+
+    def _finish(self, result: FileResult, sha256: str | None) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.scanned(result)  # the audit log: scanned, classified, held
         if result.rejection is not None:
+            sha256 = sha256 or result.rejection.sha256
             self._settle(result.path, sha256, "quarantine", result.rejection.to_json())
             return
+        if sha256 is None and result.documents:  # unreadable to us a moment ago, read by the pipeline now
+            sha256 = result.documents[0].source.sha256
         for doc in result.documents:
             if doc.status is Status.QUEUED:
-                self._enqueue(doc, sha256)
+                self._enqueue(doc, doc.source.sha256)
         held = any(doc.status is not Status.QUEUED for doc in result.documents)
         # What was read stays out of the result file: it rests beside the scan in plain
         # text, and the advisor and the agency get the fields from intake, not from here.
@@ -207,25 +281,28 @@ class Watcher:
         if package is not None:
             self.journal.mark_queued(key, package.package_id)
 
-    def _settle(self, claim: Path, sha256: str, state: str, outcome: dict[str, Any] | None, *,
+    def _settle(self, claim: Path, sha256: str | None, state: str, outcome: dict[str, Any] | None, *,
                 duplicate: bool = False) -> None:  # fmt: skip
         """Write the result file, record the state, then move the file: in that order."""
-        folder = self.folder / state
-        folder.mkdir(exist_ok=True)
-        stem = sha256[:24]
+        folder = private_dir(self.folder / state)  # checked again: it may have been swapped for a link
+        stem = sha256[:24] if sha256 else f"unread-{claim.stem}"
         if outcome is not None:
             kind = "reason" if state == "quarantine" else "result"
-            record = {"original_name": self.journal.original(claim.name), "sha256": sha256, **outcome}
+            record = {"sha256": sha256, "scanned_at": _scanned_at(claim), **outcome}
             write_durably(folder / f"{stem}.{kind}.json", json.dumps(record, ensure_ascii=False, indent=1).encode())
-            self.journal.finish(sha256, state)
+            if sha256 is not None:
+                self.journal.finish(sha256, state)
         target = folder / f"{stem}{safe_suffix(claim)}"
         if target.exists():
             claim.unlink()  # the same bytes are already kept there
         else:
+            try:  # kept files are private, whatever mode the scanner wrote them with
+                os.chmod(claim, 0o600)
+            except OSError as exc:  # another account's file: kept all the same, in a 0700 folder
+                log.warning("could not make %s 0600: %s", claim.name, exc.strerror)
             os.rename(claim, target)
             fsync_dir(folder)
         fsync_dir(self.processing)
-        self.journal.release(claim.name)
         self.summary.states["duplicate" if duplicate else state] += 1
         log.info("%s -> %s/%s%s", claim.name, state, target.name, " (already handled)" if duplicate else "")
 
@@ -253,6 +330,22 @@ class _Stop:
             time.sleep(min(0.2, seconds))
 
 
+class _Daily:
+    """Retention at start and then once a day; a failure is logged and tried again tomorrow."""
+
+    def __init__(self, folder: Path, config: Config, outbox: Outbox | None) -> None:
+        self.folder, self.config, self.outbox, self.next = folder, config, outbox, 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + 24 * 3600
+        try:
+            retention.run(self.config, hot_folder=self.folder, outbox=self.outbox, now=datetime.now(UTC))
+        except Exception:  # keeping files a day longer is no reason to stop the desk
+            log.exception("retention failed; it runs again in a day")
+
+
 def _reload(rules: Reloader, pipeline: Pipeline, dispatcher: Dispatcher | None) -> None:
     """A changed, valid rules file takes effect from the next file on; a broken one changes nothing."""
     fresh = rules.poll()
@@ -260,7 +353,21 @@ def _reload(rules: Reloader, pipeline: Pipeline, dispatcher: Dispatcher | None) 
         return
     pipeline.reconfigure(fresh)
     if dispatcher is not None:
-        dispatcher.config = fresh
+        dispatcher.reconfigure(fresh)
+
+
+def _audit_rules(dispatcher: Dispatcher | None) -> Record | None:
+    """Rules changes go into the audit log beside the documents they decide (code: reloaded or rejected)."""
+    if dispatcher is None:
+        return None
+    audit = dispatcher.audit
+
+    def record(event: str, details: dict[str, object]) -> None:
+        digest = details.get("sha256")
+        audit.record(Action.RULES, file_sha256=digest if isinstance(digest, str) and digest else None,
+                     code=event.removeprefix("rules-"))  # fmt: skip
+
+    return record
 
 
 def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interval: float,
@@ -269,20 +376,22 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with tempfile.TemporaryDirectory(prefix="intake-watch-") as work, Pipeline(config, work=Path(work)) as pipeline:
-            watcher = Watcher(folder, pipeline, dispatcher=dispatcher)
-            rules = Reloader(config)
-            resumed = watcher.pending()
-            watcher.handle(resumed)
+        spool.clean_at_start(config.transport.spool)
+        with spool.work_dir(config.transport.spool) as work, Pipeline(config, work=work) as pipeline:
+            watcher = Watcher(folder, pipeline, dispatcher=dispatcher,
+                              temp_names_after_s=config.watch.temp_names_after_s)  # fmt: skip
+            daily = _Daily(folder, config, dispatcher.outbox if dispatcher else None)
+            rules = Reloader(config, record=_audit_rules(dispatcher))
+            daily()
+            watcher.handle(watcher.pending())
             watcher.poll()
             while not stop.requested:
                 stop.sleep(interval)
                 _reload(rules, pipeline, dispatcher)
-                claimed = watcher.poll()
-                watcher.handle(claimed)
+                watcher.handle(watcher.poll())
                 if send:  # also retries what a mail server deferred while the desk was quiet
                     watcher.flush()
-                resumed = []
+                daily()
                 if once:
                     break
             return watcher.summary

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,13 @@ def truth(corpus: Path) -> dict[str, dict]:
 
 
 from smtp_fixtures import pki, rogue_pki, smtp_server  # noqa: E402, F401  (TLS SMTP fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """A test that runs ``main()`` points the root handler at its captured stderr, which is
+    closed after the test: later log lines would print '--- Logging error ---'. Put it back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,7 +116,9 @@ def smtp_config(pki: DemoPki, port: int, *, timeout_s: float = 5.0, tls: TlsMode
 
 
 def transport_config(pki: DemoPki, spool: Path, *, port: int = 25, signed: bool = True) -> TransportConfig:
-    smime = SmimeConfig(certificate=pki.signer.cert, key=pki.signer.key) if signed else SmimeConfig()
+    smime = SmimeConfig(certificate=pki.signer.cert, key=pki.signer.key, agency_trust=pki.ca.cert)
+    if not signed:
+        smime = SmimeConfig(agency_trust=pki.ca.cert, require_signing=False)
     return TransportConfig(
         spool=spool,
         sender=SENDER,
@@ -171,3 +174,34 @@ def make_document(folder: Path, *, pages: list[tuple[str, int, tuple[int, int]]]
         route=Route(rule="kela-fi", destination="kela", reason="authority KELA, language fi", target="kela"),
         scanned=dt.date(2026, 3, 2),
     )  # fmt: skip
+
+
+class GatedHandler(StoreHandler):
+    """Holds the reply to DATA (or to QUIT) until ``release`` is set; ``reached`` says it got there.
+
+    The gate is a threading.Event: the test thread opens it while the server's loop waits.
+    """
+
+    def __init__(self, folder: Path, *, hold: str) -> None:
+        super().__init__(folder)
+        self.hold = hold  # "DATA" or "QUIT"
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        self.data_commands = 0
+
+    async def _wait(self) -> None:
+        self.reached.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.05)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.data_commands += 1
+        if self.hold == "DATA" and not self.release.is_set():
+            await self._wait()
+            return "451 4.3.0 the sender went away"
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.hold == "QUIT" and not self.release.is_set():
+            await self._wait()
+        return "221 Bye"

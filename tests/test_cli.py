@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import copy_example_config
-from smtp_fixtures import AGENCY, StoreHandler
+from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, StoreHandler, make_document
 
 from intake.cli import ExitCode, main
 from intake.config import load as load_config
+from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki, make_demo_pki
+from intake.models import Status
 from intake.receive import open_package
+from intake.transport.manifest import SCHEMA_PATH
 
 
 def write_config(folder: Path, text: str) -> Path:
@@ -152,6 +157,7 @@ timeout_s = 20
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 """,
     )
     code, docs = run_json(capsys, "--config", str(config), str(corpus / "batch_002.pdf"))
@@ -167,6 +173,12 @@ key = "{pki.signer.key}"
     assert opened.pdf.startswith(b"%PDF")
     assert opened.manifest["form"]["id"] == "kela-sv8-fi"
     assert opened.manifest["package_id"] == docs[1]["package"]
+    # What the agency gets is what the shipped schema promises, and the PDF is searchable.
+    jsonschema.validate(opened.manifest, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    (tmp_path / "received.pdf").write_bytes(opened.pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "received.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert "SV 8" in text and "Sairauspäivärahat" in text
     assert main(["outbox", "--config", str(config)]) == ExitCode.OK
     assert " sent " in capsys.readouterr().out
 
@@ -177,3 +189,71 @@ def test_unknown_form_in_a_rule_is_caught_before_work(tmp_path: Path, capsys) ->
     assert main(["config", "check", "--config", str(path)]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "kela-sv9-fi" in err and "routing.rules.0.form" in err
+
+
+def _send_config(tmp_path: Path, pki: DemoPki, port: int) -> Path:
+    return write_config(tmp_path, f"""
+[[routing.rules]]
+id = "kela-fi"
+authority = "KELA"
+destination = "kela"
+[destinations.kela]
+address = "{AGENCY}"
+certificate = "{pki.agencies[AGENCY].cert}"
+[transport]
+spool = "{tmp_path / "spool"}"
+sender = "{SENDER}"
+[transport.smtp]
+host = "127.0.0.1"
+port = {port}
+ca_file = "{pki.ca.cert}"
+timeout_s = 10
+[transport.smime]
+certificate = "{pki.signer.cert}"
+key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
+""")  # fmt: skip
+
+
+def test_tls_failures_are_deferred_shown_and_retried(pki: DemoPki, smtp_server, tmp_path: Path, capsys) -> None:
+    stripped = smtp_server(StoreHandler(tmp_path / "stripped"), tls="none")  # STARTTLS stripped on the way
+    document = make_document(tmp_path)
+    document.status = Status.QUEUED
+    Dispatcher(load_config(_send_config(tmp_path, pki, stripped.port))).enqueue(document)
+    assert main(["send", "--config", str(tmp_path / "intake.toml")]) == ExitCode.DELIVERY
+    assert main(["outbox", "--config", str(tmp_path / "intake.toml")]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert " deferred " in out and "does not offer STARTTLS: not sending in plain text" in out
+    assert not (tmp_path / "stripped").exists()  # nothing went out in plain text
+    received = tmp_path / "received"
+    fixed = smtp_server(StoreHandler(received))
+    config = str(_send_config(tmp_path, pki, fixed.port))
+    assert main(["send", "--config", config]) == ExitCode.OK  # the back-off is not over yet
+    assert "sent 0, deferred 0" in capsys.readouterr().out
+    assert main(["retry", "--all", "--config", config]) == ExitCode.OK
+    assert "queued again" in capsys.readouterr().out
+    assert main(["send", "--config", config]) == ExitCode.OK
+    assert "sent 1" in capsys.readouterr().out
+    [eml] = received.iterdir()
+    agency = pki.agencies[AGENCY]
+    opened = open_package(eml.read_bytes(), recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
+    assert opened.signer_verified  # openssl cms -verify, as the agency would
+
+
+def test_retry_needs_items_or_all(tmp_path: Path, capsys) -> None:
+    assert main(["retry"]) == ExitCode.USAGE
+    assert "--all" in capsys.readouterr().err
+
+
+def test_processing_again_a_document_whose_package_failed_says_so(
+    corpus: Path, pki: DemoPki, smtp_server, tmp_path: Path, capsys
+) -> None:
+    server = smtp_server(ScriptedHandler(tmp_path / "inbox", rcpt={AGENCY: "550 5.1.1 no such mailbox"}))
+    config = str(_send_config(tmp_path, pki, server.port))
+    scan = str(corpus / "scan_0007.pdf")  # one KELA form
+    code, [first] = run_json(capsys, "--config", config, scan)
+    assert (code, first["status"]) == (ExitCode.DELIVERY, "queued")  # queued, then refused for good
+    code, [again] = run_json(capsys, "--config", config, scan)
+    assert (code, again["status"]) == (ExitCode.DELIVERY, "failed")
+    assert "550" in again["reason"] and "intake retry " in again["reason"]
+    assert again["package"] == first["package"]  # the same item, not a second copy

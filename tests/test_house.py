@@ -154,7 +154,6 @@ def test_outbox_times_carry_their_offset(pki: DemoPki, tmp_path: Path, capsys) -
     package = build_package(make_document(tmp_path / "pages"), destination=destination(pki), config=transport)
     outbox = Outbox.for_config(transport)
     outbox.enqueue(package, package.recipient)
-    outbox.close()
     assert main(["outbox", "--config", str(config)]) == ExitCode.OK
     assert re.search(r" \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ", capsys.readouterr().out)
 

@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 from smtp_fixtures import AGENCY, HETU, SENDER, T0, destination, make_document, transport_config
 
-from intake.config import Destination, SmimeConfig
+from intake.config import Destination
 from intake.demo.pki import DemoPki, make_demo_pki
 from intake.errors import PackageError
 from intake.receive import open_package
+from intake.routing.templates import load_templates
 from intake.transport import build_package, write_package
 from intake.transport.package import render_pdf
+
+TEMPLATES = load_templates()
+PACKAGE_ID = "6f1d3c1e-5b7a-4c0e-9a51-2f0d8e4b7c21"
 
 
 def _page_sizes(pdf: bytes, folder: Path) -> list[tuple[float, float]]:
@@ -31,7 +35,7 @@ def _page_sizes(pdf: bytes, folder: Path) -> list[tuple[float, float]]:
 
 def test_pdf_keeps_page_order_and_each_page_dpi(tmp_path: Path) -> None:
     document = make_document(tmp_path)
-    pdf = render_pdf(document.pages, title="t", created=T0)
+    pdf = render_pdf(document, templates=TEMPLATES, package_id=PACKAGE_ID, created=T0)
     # Different pixel sizes, both A4 at their own dpi; order shows in the exact sizes.
     sizes = _page_sizes(pdf, tmp_path)
     assert sizes == [
@@ -40,11 +44,12 @@ def test_pdf_keeps_page_order_and_each_page_dpi(tmp_path: Path) -> None:
     ]
     assert b"/DCTDecode" in pdf  # the colour page as JPEG
     assert b"/CCITTFaxDecode" in pdf  # the bilevel page kept bilevel
+    assert pdf.count(b"%%EOF") == 1  # Pillow's runs (one per dpi and kind), written out as one revision
 
 
-def test_pdf_with_one_dpi_is_one_plain_file(tmp_path: Path) -> None:
+def test_pdf_is_one_plain_file(tmp_path: Path) -> None:
     document = make_document(tmp_path, pages=[("L", 100, (300, 400)), ("RGB", 100, (400, 300))])
-    pdf = render_pdf(document.pages, title="t", created=T0)
+    pdf = render_pdf(document, templates=TEMPLATES, package_id=PACKAGE_ID, created=T0)
     assert pdf.startswith(b"%PDF") and pdf.count(b"%%EOF") == 1  # one revision
     assert _page_sizes(pdf, tmp_path) == [(216.0, 288.0), (288.0, 216.0)]
 
@@ -53,9 +58,9 @@ def test_manifest_describes_the_document(tmp_path: Path, pki: DemoPki) -> None:
     document = make_document(tmp_path)
     package = build_package(document, destination=destination(pki), config=transport_config(pki, tmp_path), now=T0)
     manifest = package.manifest
-    assert (manifest["schema"], manifest["schema_version"]) == ("intake-manifest", 1)
+    assert (manifest["schema"], manifest["schema_version"]) == ("intake-manifest", 2)
     assert manifest["package_id"] == package.package_id
-    assert manifest["created"] == "2026-03-02T09:00:00+00:00"
+    assert manifest["created"] == "2026-03-02T09:00:00Z"
     assert manifest["source"] == {
         "sha256": document.source.sha256,
         "pages": [1, 2],
@@ -69,6 +74,7 @@ def test_manifest_describes_the_document(tmp_path: Path, pki: DemoPki) -> None:
     assert manifest["fields"]["hetu"] == {"value": HETU, "confidence": 0.93, "valid": True}
     assert manifest["checkboxes"] == {"asumistuki": True, "toimeentulotuki": False}
     assert manifest["pdf"]["sha256"] == hashlib.sha256(package.pdf).hexdigest()
+    assert manifest["pdf"]["conformance"] == "PDF/A-2B"
     assert "scan-" not in package.manifest_json.decode()  # the scan's file name stays home
 
 
@@ -143,7 +149,7 @@ def test_without_a_signing_key_the_package_is_encrypted_but_unsigned(
     tmp_path: Path, pki: DemoPki, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = transport_config(pki, tmp_path, signed=False)
-    assert config.smime == SmimeConfig()
+    assert config.smime.key is None and not config.smime.require_signing
     with caplog.at_level(logging.WARNING, logger="intake.transport"):
         package = build_package(make_document(tmp_path), destination=destination(pki), config=config)
     assert not package.signed and package.encrypted
@@ -151,6 +157,13 @@ def test_without_a_signing_key_the_package_is_encrypted_but_unsigned(
     agency = pki.agencies[AGENCY]
     opened = open_package(package.message, recipient_key=agency.key, recipient_cert=agency.cert, ca_file=pki.ca.cert)
     assert not opened.signer_verified and opened.pdf == package.pdf
+
+
+def test_without_a_signing_key_nothing_is_built_when_signing_is_required(tmp_path: Path, pki: DemoPki) -> None:
+    config = transport_config(pki, tmp_path, signed=False)
+    config = config.model_copy(update={"smime": config.smime.model_copy(update={"require_signing": True})})
+    with pytest.raises(PackageError, match="signing is required"):
+        build_package(make_document(tmp_path), destination=destination(pki), config=config)
 
 
 def test_a_missing_page_image_is_a_package_error(tmp_path: Path, pki: DemoPki) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import socket
+import threading
 import time
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -17,6 +18,7 @@ from smtp_fixtures import (
     OTHER_AGENCY,
     SENDER,
     T0,
+    GatedHandler,
     HangingHandler,
     ScriptedHandler,
     ServerFactory,
@@ -29,7 +31,7 @@ from smtp_fixtures import (
 from intake.config import TlsMode
 from intake.demo.mailserver import start_receiver
 from intake.demo.pki import DemoPki
-from intake.errors import DeliveryTimeout, PermanentFailure, TemporaryFailure
+from intake.errors import DeliveryTimeout, PermanentFailure, TemporaryFailure, TlsUnavailable
 from intake.receive import open_package
 from intake.transport import Outbox, State, build_package, deliver, flush
 
@@ -81,10 +83,10 @@ def test_a_resend_after_a_crash_is_the_same_message(tmp_path: Path, pki: DemoPki
     try:
         outbox, item_id, message = _queue(tmp_path, pki)
         smtp = smtp_config(pki, receiver.port)
-        # The server got it, but the process died before recording that:
-        outbox.mark_sending(item_id, now=T0)
-        asyncio.run(deliver(outbox.read(item_id), sender=SENDER, recipients=[AGENCY], smtp=smtp))
-        outbox.close()  # the process dies, and its lock on the outbox with it
+        # The server got it, but the process died before recording that (its lock died with it):
+        with outbox.sending():
+            outbox.mark_sending(item_id, now=T0)
+            asyncio.run(deliver(outbox.read(item_id), sender=SENDER, recipients=[AGENCY], smtp=smtp))
         reopened = Outbox(outbox.path)
         report = asyncio.run(flush(reopened, smtp=smtp, now=T0))
     finally:
@@ -94,21 +96,27 @@ def test_a_resend_after_a_crash_is_the_same_message(tmp_path: Path, pki: DemoPki
     assert eml.read_bytes() == message
 
 
-def test_server_without_starttls_gets_nothing(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
+@pytest.mark.parametrize(
+    ("tls", "words"), [("none", "STARTTLS"), ("rogue", "not trusted")], ids=["no-starttls", "rogue"]
+)
+def test_tls_failures_are_deferred_never_sent_in_clear(
+    tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory, tls: str, words: str
+) -> None:
     handler = ScriptedHandler(tmp_path / "inbox")
-    server = smtp_server(handler, tls="none")
+    server = smtp_server(handler, tls=tls)
     outbox, item_id, _ = _queue(tmp_path, pki)
     report = asyncio.run(flush(outbox, smtp=smtp_config(pki, server.port), now=T0))
-    assert report.failed == [item_id]
-    assert "STARTTLS" in report.errors[item_id]
+    assert report.deferred == [item_id]  # like Postfix with TLS required: wait for a fix
+    assert words in report.errors[item_id]
     assert handler.commands == []  # not even MAIL FROM went out in plain text
-    assert outbox.get(item_id).state is State.FAILED
+    item = outbox.get(item_id)
+    assert item.state is State.DEFERRED and words in (item.last_error or "")
 
 
 def test_untrusted_server_certificate_is_refused(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
     handler = ScriptedHandler(tmp_path / "inbox")
     server = smtp_server(handler, tls="rogue")
-    with pytest.raises(PermanentFailure, match="certificate"):
+    with pytest.raises(TlsUnavailable, match="certificate"):
         asyncio.run(
             deliver(
                 b"Subject: x\r\n\r\nx\r\n",
@@ -202,3 +210,22 @@ def test_connection_refused_is_temporary(pki: DemoPki) -> None:
         port = probe.getsockname()[1]
     with pytest.raises(TemporaryFailure):
         asyncio.run(deliver(b"x\r\n", sender=SENDER, recipients=[AGENCY], smtp=smtp_config(pki, port)))
+
+
+def test_an_item_is_recorded_sent_before_quit(tmp_path: Path, pki: DemoPki, smtp_server: ServerFactory) -> None:
+    handler = GatedHandler(tmp_path / "inbox", hold="QUIT")
+    server = smtp_server(handler)
+    outbox, item_id, _ = _queue(tmp_path, pki)
+    state_at_quit: list[State] = []
+
+    def watch_quit() -> None:
+        handler.reached.wait(10)
+        state_at_quit.append(Outbox(outbox.path).get(item_id).state)  # another reader, as after a kill
+        handler.release.set()
+
+    watcher = threading.Thread(target=watch_quit)
+    watcher.start()
+    report = asyncio.run(flush(outbox, smtp=smtp_config(pki, server.port), now=T0))
+    watcher.join()
+    assert report.sent == [item_id]
+    assert state_at_quit == [State.SENT]  # a crash during a slow QUIT cannot cause a resend

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
+from collections import Counter
 from pathlib import Path
 
 from smtp_fixtures import AGENCY
 
+from intake import audit
 from intake.cli import ExitCode, main
 from intake.demo.pki import DemoPki
 from intake.transport import Outbox
-from intake.watch import Watcher, ignored
+from intake.watch import Watcher, temporary_name
 
 NAME = "Virtanen Matti 131052-928T.pdf"  # scanners name files after what the advisor types
 
@@ -29,19 +33,22 @@ def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
     claimed = watcher.poll()
     assert len(claimed) == 1 and claimed[0].parent == tmp_path / ".intake" / "processing"
     assert claimed[0].stat().st_size == 2009 and not scan.exists()
-    assert "Virtanen" not in claimed[0].name
-    assert watcher.journal.original(claimed[0].name) == "scan.pdf"
-    assert watcher.poll() == [] and watcher.poll() == []  # hidden and temp names stay
+    assert watcher.poll() == [] and watcher.poll() == []  # hidden and temp names wait while fresh
     assert {p.name for p in tmp_path.iterdir() if p.is_file()} == {".scan2.pdf", "scan3.pdf.tmp"}
+    # Left unchanged for [watch] temp_names_after_s, they are taken: never ignored forever.
+    for name in (".scan2.pdf", "scan3.pdf.tmp"):
+        os.utime(tmp_path / name, (time.time() - 601, time.time() - 601))
+    assert watcher.poll() == []
+    assert len(watcher.poll()) == 2 and not [p for p in tmp_path.iterdir() if p.is_file()]
 
 
-def test_ignored_names() -> None:
-    assert [ignored(n) for n in (".x.pdf", "~lock.pdf", "a.TMP", "a.part", "a.pdf", "a.tif")] == [
+def test_temporary_names() -> None:
+    assert [temporary_name(n) for n in (".x.pdf", "~lock.pdf", "a.TMP", "a.part", "a.pdf", "a.tif")] == [
         True, True, True, True, False, False,
     ]  # fmt: skip
 
 
-def _config(tmp_path: Path, pki: DemoPki) -> Path:
+def watch_config(tmp_path: Path, pki: DemoPki) -> Path:
     rules = "".join(
         f'[[routing.rules]]\nid = "{a.lower()}"\nauthority = "{a}"\ndestination = "agency"\n' for a in ("KELA", "ELY")
     )
@@ -56,6 +63,7 @@ sender = "intake@asiointipiste.example"
 [transport.smime]
 certificate = "{pki.signer.cert}"
 key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
 """, encoding="utf-8")  # fmt: skip
     return path
 
@@ -72,7 +80,7 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     (inbox / "broken.jpg").write_bytes((corpus / "scan_0001.jpg").read_bytes()[:5000])
     # A crash left a claimed batch (ELY + KELA form) in processing/: the restart resumes it.
     shutil.copyfile(corpus / "batch_002.pdf", processing / "18f0000000.pdf")
-    config = _config(tmp_path, pki)
+    config = watch_config(tmp_path, pki)
 
     assert _watch_once(inbox, config) == ExitCode.REJECTED
     outbox = Outbox(tmp_path / "spool" / "outbox")
@@ -81,11 +89,18 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     done = sorted(p.name for p in (inbox / "done").iterdir())
     assert len(done) == 4 and all("Virtanen" not in name and "131052" not in name for name in done)
     results = [json.loads(p.read_text()) for p in (inbox / "done").glob("*.result.json")]
-    assert {r["original_name"] for r in results} == {NAME, "18f0000000.pdf"}
+    assert len(results) == 2 and all(r["scanned_at"] and len(r["sha256"]) == 64 for r in results)
+    assert not any("Virtanen" in p.read_text() for p in (inbox / "done").glob("*.json"))
     assert all(d["status"] == "queued" for r in results for d in r["documents"])
     reason = json.loads(next((inbox / "quarantine").glob("*.reason.json")).read_text())
-    assert reason["original_name"] == "broken.jpg" and "truncated" in reason["reason"]
+    assert "original_name" not in reason and "truncated" in reason["reason"]
     assert len(list((inbox / "quarantine").iterdir())) == 2
+    audit_log = tmp_path / "spool" / "audit.log"
+    actions = Counter(json.loads(line)["action"] for line in audit_log.read_text().splitlines())
+    assert (actions["scanned"], actions["rejected"], actions["queued"]) == (2, 1, 3)
+    assert audit.verify(audit_log).ok
+    assert "Virtanen" not in audit_log.read_text() and "131052" not in audit_log.read_text()
+    recorded = audit_log.read_bytes()
 
     # Crash after the journal recorded the file but before it was moved, and the same scan
     # dropped again: neither is processed twice.
@@ -95,5 +110,6 @@ def test_hot_folder_queues_once_quarantines_and_resumes(corpus: Path, pki: DemoP
     shutil.copyfile(corpus / "scan_0007.pdf", inbox / "again.pdf")
     assert _watch_once(inbox, config) == ExitCode.OK
     assert len(outbox.list()) == 3
+    assert audit_log.read_bytes() == recorded  # nothing happened again, so nothing recorded
     assert len(list((inbox / "done").glob("*.pdf"))) == 2
     assert not [p for p in inbox.iterdir() if p.is_file()] and not list(processing.iterdir())

@@ -12,8 +12,9 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from intake import poppler
 from intake.config import CaptureConfig
-from intake.errors import BadInputError, CorruptFile, LimitExceeded, UnsupportedFormat
+from intake.errors import BadInputError, CorruptFile, FileTooLarge, LimitExceeded, UnsupportedFormat
 from intake.models import SourceFile
+from intake.names import scrub
 from intake.units import PAPERS_IN, PT_PER_INCH
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,15 @@ def _hash(path: Path) -> tuple[str, int, bytes]:
 def inspect(path: Path, limits: CaptureConfig) -> SourceFile:
     """Identify ``path`` and check it against ``limits``; raise a BadInputError leaf if unusable."""
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_mb * 1e6:  # refused before a byte of it is read
+            raise FileTooLarge(
+                f"the file is {size / 1e6:.0f} MB, above the limit of {limits.max_file_mb:g} MB; "
+                "scan at a lower resolution or in parts"
+            )
         sha256, size, head = _hash(path)
     except OSError as exc:
-        raise CorruptFile(f"the file cannot be read: {exc.strerror or exc}") from exc
+        raise CorruptFile(f"the file cannot be read: {exc.strerror or scrub(str(exc), path)}") from exc
     if size == 0:
         raise CorruptFile("the file is empty (0 bytes): scan the page again")
     kind = sniff(head)
@@ -61,7 +68,7 @@ def inspect(path: Path, limits: CaptureConfig) -> SourceFile:
             f"not a PDF, TIFF, JPEG or PNG file (it starts with {head[:8]!r}); save the scan in one of these formats"
         )
     pages = _inspect_pdf(path, limits) if kind == "pdf" else _inspect_image(path, kind, limits)
-    log.info("%s: %s, %d page(s), %d bytes", path.name, kind, pages, size)
+    log.info("file %.12s: %s, %d page(s), %d bytes", sha256, kind, pages, size)
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime)  # local time: the desk's day
     return SourceFile(path=path, sha256=sha256, size=size, format=kind, page_count=pages, modified=modified)
 
@@ -100,9 +107,10 @@ def _open(path: Path, kind: str, limits: CaptureConfig) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(path, formats=[_PILLOW_FORMATS[kind]])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LimitExceeded(f"the image is too large to open safely: {exc}") from exc
+        raise LimitExceeded(f"the image is too large to open safely: {scrub(str(exc), path)}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise CorruptFile(f"the {kind.upper()} file cannot be decoded: {exc}") from exc
+        # Pillow quotes the path it was given, and the name may be a customer's.
+        raise CorruptFile(f"the {kind.upper()} file cannot be decoded: {scrub(str(exc), path)}") from exc
 
 
 def _inspect_image(path: Path, kind: str, limits: CaptureConfig) -> int:
@@ -121,7 +129,7 @@ def _inspect_image(path: Path, kind: str, limits: CaptureConfig) -> int:
         except BadInputError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise CorruptFile(f"the {kind.upper()} file is truncated or damaged: {exc}") from exc
+            raise CorruptFile(f"the {kind.upper()} file is truncated or damaged: {scrub(str(exc), path)}") from exc
     _check_pages(pages, limits)
     return pages
 
@@ -141,7 +149,7 @@ def load_page(source: SourceFile, number: int, limits: CaptureConfig) -> tuple[I
         except BadInputError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise CorruptFile(f"page {number} cannot be decoded: {exc}") from exc
+            raise CorruptFile(f"page {number} cannot be decoded: {scrub(str(exc), source.path)}") from exc
     stated_dpi = float(stated[0]) if stated else None
     return page, resolution(page.width, page.height, stated_dpi)
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from intake.models import Placement
 from intake.routing.templates import render_blank
 from intake.units import A4_MM, MM_PER_INCH
 
@@ -51,6 +52,11 @@ class Alignment:
         tpl_to_page = np.vstack([self.matrix, [0, 0, 1]])
         zoom = np.diag([page_dpi / ALIGN_DPI, page_dpi / ALIGN_DPI, 1.0])
         return (zoom @ tpl_to_page @ mm_to_tpl)[:2]
+
+    def to_page_mm(self) -> Placement:
+        """The map from template millimetres to page millimetres (any dpi of the same page)."""
+        a, b, c, d, e, f = (float(value) for value in self.to_page(1).ravel())
+        return (a * MM_PER_INCH, b * MM_PER_INCH, c * MM_PER_INCH, d * MM_PER_INCH, e * MM_PER_INCH, f * MM_PER_INCH)
 
 
 def _orb() -> cv2.ORB:

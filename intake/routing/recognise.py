@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
-from intake.models import CleanPage, FieldValue, PageIdentity
+from intake.models import CleanPage, FieldValue, PageIdentity, Placement
 from intake.ocr import OcrEngine
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
@@ -27,6 +27,7 @@ class Recognition:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    placement: Placement | None = None  # template mm -> page mm, when the page registered
 
 
 _CLASSIFIERS: dict[tuple[str, ...], Classifier] = {}
@@ -84,6 +85,7 @@ def recognise(page: CleanPage, templates: tuple[Template, ...], *, engine: OcrEn
     )
     if alignment is None or layout <= 0:
         return result
+    result.placement = alignment.to_page_mm()
     started = time.perf_counter()
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)

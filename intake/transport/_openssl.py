@@ -20,9 +20,30 @@ class Verification:
     message: str  # openssl's last diagnostic line
 
 
-def cms_verify(entity: bytes, /, *, ca_file: Path, timeout_s: float = 30.0) -> Verification:
-    """Verify a ``multipart/signed`` S/MIME entity against the CAs in ``ca_file``."""
-    args = [OPENSSL, "cms", "-verify", "-inform", "SMIME", "-CAfile", str(ca_file)]
+def cms_verify(
+    entity: bytes,
+    /,
+    *,
+    ca_file: Path | None,
+    signer_out: Path | None = None,
+    partial_chain: bool = False,
+    timeout_s: float = 30.0,
+) -> Verification:
+    """Verify a ``multipart/signed`` S/MIME entity against the CAs in ``ca_file``.
+
+    ``ca_file=None`` checks only that the signature matches the content, not who made
+    it (``-noverify``). ``signer_out`` receives the signer's certificate (PEM).
+    ``partial_chain`` lets a certificate in ``ca_file`` be trusted by itself, so an
+    agency can list a service point's own certificate instead of its CA.
+    """
+    args = [OPENSSL, "cms", "-verify", "-inform", "SMIME"]
+    # Only ca_file is trusted: without -no-CApath/-no-CAstore openssl would also trust
+    # every CA of the system store, i.e. any signer a public CA ever certified.
+    args += ["-noverify"] if ca_file is None else ["-CAfile", str(ca_file), "-no-CApath", "-no-CAstore"]
+    if partial_chain:
+        args.append("-partial_chain")
+    if signer_out is not None:
+        args += ["-signer", str(signer_out)]
     try:
         done = subprocess.run(args, input=entity, capture_output=True, timeout=timeout_s, check=False)
     except FileNotFoundError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import cast
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from intake.errors import PackageError
+from intake.errors import NotARecipient, PackageError
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 _LINE_END = re.compile(rb"\r?\n")
@@ -35,6 +36,11 @@ def load_private_key(path: Path) -> SigningKey:
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise PackageError(f"private key {path} is neither RSA nor EC")
     return key
+
+
+def fingerprint(certificate: x509.Certificate, /) -> str:
+    """SHA-256 of the certificate's DER encoding, hex (as ``openssl x509 -fingerprint -sha256``)."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def crlf(data: bytes) -> bytes:
@@ -76,4 +82,7 @@ def decrypt(message: bytes, /, *, certificate: x509.Certificate, key: SigningKey
     try:
         return pkcs7.pkcs7_decrypt_smime(message, certificate, cast(rsa.RSAPrivateKey, key), [])
     except ValueError as exc:
+        # cryptography says so only in words; tests/test_receive.py pins the wording.
+        if "no recipient found" in str(exc).lower():
+            raise NotARecipient(f"cannot decrypt: not encrypted to {certificate.subject.rfc4514_string()}") from exc
         raise PackageError(f"cannot decrypt the message: {exc}") from exc

@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from typing import Protocol
 
 from intake.config import RetryConfig, TransportConfig
 from intake.durable import write_durably
-from intake.errors import OutboxError
+from intake.errors import OutboxBusy, OutboxError
+from intake.folders import private_dir, private_file
 from intake.transport.package import Package
 
 log = logging.getLogger(__name__)
@@ -38,13 +40,14 @@ CREATE TABLE IF NOT EXISTS items (
     last_error TEXT,
     last_code INTEGER,
     file TEXT NOT NULL,
+    certificate TEXT,
     UNIQUE (package_id, recipient)
 );
 CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt);
 """
 _COLUMNS = (
     "id, package_id, message_id, sender, recipient, state, attempts,"
-    " created, updated, next_attempt, last_error, last_code, file"
+    " created, updated, next_attempt, last_error, last_code, file, certificate"
 )
 
 
@@ -74,7 +77,8 @@ class Item:
     next_attempt: dt.datetime | None
     last_error: str | None
     last_code: int | None
-    file: Path  # the message bytes, exactly as they will be (re)sent
+    file: Path | None  # the message bytes, exactly as they will be (re)sent; None once purged after sending
+    certificate: str | None  # fingerprint of the certificate it is sealed for ("": none; None: not recorded)
 
 
 class OutboxStore(Protocol):
@@ -83,21 +87,27 @@ class OutboxStore(Protocol):
     - ``enqueue`` returns only after the message bytes and the item are durable; calling
       it again for the same package and recipient returns the same item id.
     - ``due(now)`` lists queued and deferred items whose next attempt is at or before
-      ``now``; an item left ``sending`` by a crash is due again once the store is
-      reopened (at-least-once: the same bytes and Message-ID are sent again).
+      ``now``. Only a caller inside ``sending()`` sends; entering it makes an item a
+      crashed sender left ``sending`` due again (at-least-once: the same bytes and
+      Message-ID are sent again).
     - ``mark_sending`` claims an item (False if it is no longer due); the other marks
       record the outcome. ``mark_deferred`` returns FAILED instead of DEFERRED once the
-      item is older than the give-up time. Nothing is ever deleted.
+      item is older than the give-up time.
+    - ``purge_sent(before)`` deletes the message files of items sent before ``before``;
+      their rows stay as the record of what was sent when. Nothing else is ever deleted.
     - Item ids, file names and recorded errors contain no personal data.
     """
 
     def enqueue(self, package: Package, recipient: str, /, *, now: dt.datetime | None = None) -> str: ...
+    def sending(self) -> contextlib.AbstractContextManager[None]: ...
+    def get(self, item_id: str, /) -> Item: ...
     def due(self, now: dt.datetime, /) -> list[Item]: ...
     def read(self, item_id: str, /) -> bytes: ...
     def mark_sending(self, item_id: str, /, *, now: dt.datetime) -> bool: ...
     def mark_sent(self, item_id: str, /, *, now: dt.datetime) -> None: ...
     def mark_deferred(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> State: ...
     def mark_failed(self, item_id: str, /, *, now: dt.datetime, error: str, code: int | None = None) -> None: ...
+    def purge_sent(self, before: dt.datetime, /, *, dry_run: bool = False) -> list[str]: ...
     def list(self, state: State | None = None) -> list[Item]: ...
     def stats(self) -> dict[State, int]: ...
 
@@ -105,8 +115,7 @@ class OutboxStore(Protocol):
 class Outbox:
     """The default :class:`OutboxStore`: SQLite (WAL, synchronous=FULL) plus one file per message.
 
-    One process owns an outbox folder at a time: opening it turns items left
-    ``sending`` by a crash back into ``queued``.
+    Any number of processes may queue and read; one at a time sends (:meth:`sending`).
     """
 
     def __init__(self, path: Path, /, *, retry: RetryConfig | None = None) -> None:
@@ -115,36 +124,44 @@ class Outbox:
         self._db = self.path / "outbox.sqlite"
         self._messages = self.path / "messages"
         try:
-            self._messages.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path)
+            private_dir(self._messages)  # 0700: the messages are encrypted, their recipients are not
+            private_file(self._db)
             with self._connect() as db:
                 db.executescript(_SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+                if "certificate" not in columns:  # an outbox made before certificates were recorded
+                    db.execute("ALTER TABLE items ADD COLUMN certificate TEXT")
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"cannot open the outbox in {self.path}: {exc}") from exc
-        self._owner = self._own()
-        if self._owner is not None:
-            self._recover()
 
-    def _own(self) -> int | None:
-        """Hold the outbox's lock for this object's life; None when another holds it.
+    @contextlib.contextmanager
+    def sending(self, *, wait_s: float = 30.0) -> Iterator[None]:
+        """Be the only sender while inside; on entry, items a crashed sender left ``sending`` are due again.
 
-        Only the owner may turn 'sending' items back into 'queued': otherwise 'intake
-        outbox' run beside a sending 'intake watch' would make it send them twice. The
-        lock dies with its process, so a crashed owner's items are recovered by the next.
+        The lock is held only while sending, never while scans are processed: a page worker
+        forked by 'intake process' or 'intake watch' must not inherit it (an orphaned worker
+        holding it kept every later 'intake send' from recovering). The lock dies with its
+        process, so whoever takes it next knows that every 'sending' item is a crash's leftover.
+        Raises OutboxBusy when another process keeps it for longer than ``wait_s``.
         """
-        fd = os.open(self.path / "outbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            log.debug("outbox %s is owned by another process; not recovering", self.path)
-            return None
-        return fd
-
-    def close(self) -> None:
-        """Give up ownership (the lock); the object must not be used afterwards."""
-        if self._owner is not None:
-            os.close(self._owner)
-            self._owner = None
+            fd = os.open(self.path / "outbox.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise OutboxError(f"cannot open the lock of the outbox in {self.path}: {exc.strerror}") from exc
+        try:
+            deadline = time.monotonic() + wait_s
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise OutboxBusy(f"another intake process (pid {holder}) is sending from {self.path}; try later")
+                time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            self._recover()
+            yield
+        finally:
+            os.close(fd)  # also releases the lock
 
     @classmethod
     def for_config(cls, config: TransportConfig, /) -> Outbox:
@@ -170,11 +187,11 @@ class Outbox:
         row = (
             item_id, package.package_id, package.message_id, package.sender, recipient,
             State.QUEUED, 0, moment, moment, moment, moment + self.retry.give_up_after_s,
-            str(file.relative_to(self.path)),
+            str(file.relative_to(self.path)), package.certificate or "",
         )  # fmt: skip
         self._execute(
             "INSERT INTO items (id, package_id, message_id, sender, recipient, state, attempts,"
-            " created, updated, next_attempt, deadline, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " created, updated, next_attempt, deadline, file, certificate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             row,
         )
         log.info("queued package %s for %s as item %s", package.package_id, recipient, item_id)
@@ -191,6 +208,8 @@ class Outbox:
     def read(self, item_id: str, /) -> bytes:
         """The message bytes of an item, exactly as enqueued."""
         item = self.get(item_id)
+        if item.file is None:
+            raise OutboxError(f"the message of item {item_id} was deleted after it was sent (retention)")
         try:
             return item.file.read_bytes()
         except OSError as exc:
@@ -234,20 +253,56 @@ class Outbox:
         log.error("outbox item %s failed: %s", item_id, error)
 
     def requeue(self, item_id: str, /, *, now: dt.datetime) -> None:
-        """Give a failed item a fresh start (after a person fixed the cause)."""
+        """Make a failed or deferred item due now, with a fresh give-up time (the cause was fixed)."""
         changed = self._execute(
-            "UPDATE items SET state = ?, next_attempt = ?, deadline = ?, updated = ? WHERE id = ? AND state = ?",
-            (
-                State.QUEUED,
-                _ts(now),
-                _ts(now) + self.retry.give_up_after_s,
-                _ts(now),
-                item_id,
-                State.FAILED,
-            ),
-        )
+            "UPDATE items SET state = ?, next_attempt = ?, deadline = ?, updated = ? WHERE id = ? AND state IN (?, ?)",
+            (State.QUEUED, _ts(now), _ts(now) + self.retry.give_up_after_s, _ts(now), item_id,
+             State.FAILED, State.DEFERRED),
+        )  # fmt: skip
         if changed != 1:
-            raise OutboxError(f"item {item_id} is not failed: only failed items can be requeued")
+            raise OutboxError(f"item {item_id} is neither failed nor deferred: nothing to retry")
+
+    def rebuild(self, item_id: str, package: Package, /, *, now: dt.datetime) -> None:
+        """Replace a failed item's message with ``package`` (sealed for a new certificate) and queue it.
+
+        Only a failed item: one that may be on its way must keep its bytes. The old file is
+        kept; the item points at the new one once it is durable.
+        """
+        file = self._messages / f"{item_id}-{uuid.uuid4().hex[:8]}.eml"
+        try:
+            write_durably(file, package.message)
+        except OSError as exc:
+            raise OutboxError(f"cannot store message for package {package.package_id}: {exc.strerror}") from exc
+        changed = self._execute(
+            "UPDATE items SET state = ?, file = ?, certificate = ?, attempts = 0, next_attempt = ?, deadline = ?,"
+            " updated = ?, last_error = NULL, last_code = NULL WHERE id = ? AND state = ?",
+            (State.QUEUED, str(file.relative_to(self.path)), package.certificate or "", _ts(now),
+             _ts(now) + self.retry.give_up_after_s, _ts(now), item_id, State.FAILED),
+        )  # fmt: skip
+        if changed != 1:
+            file.unlink(missing_ok=True)
+            raise OutboxError(f"item {item_id} is not failed: only failed items can be rebuilt")
+        log.info("item %s rebuilt for certificate %.16s and queued again", item_id, package.certificate)
+
+    def purge_sent(self, before: dt.datetime, /, *, dry_run: bool = False) -> list[str]:
+        """Delete the message files of items sent before ``before``; returns their ids.
+
+        The row stays (package id, recipient, when it was sent); only the bytes go.
+        Deferred and failed items are never touched: they still wait for a person.
+        """
+        rows = self._query(
+            "SELECT id, file FROM items WHERE state = ? AND updated < ? AND file != '' ORDER BY updated",
+            (State.SENT, _ts(before)),
+        )
+        if dry_run:
+            return [str(item_id) for item_id, _ in rows]
+        for item_id, file in rows:
+            # File first, then the row: after a crash between them the next purge finishes it.
+            (self.path / file).unlink(missing_ok=True)
+            self._execute("UPDATE items SET file = '' WHERE id = ? AND state = ?", (item_id, State.SENT))
+        if rows:
+            log.info("outbox %s: deleted the messages of %d item(s) sent before %s", self.path, len(rows), before)
+        return [str(item_id) for item_id, _ in rows]
 
     def stats(self) -> dict[State, int]:
         """How many items are in each state (every state listed, zeros included)."""
@@ -282,13 +337,14 @@ class Outbox:
 
     def _item(self, row: tuple) -> Item:
         (item_id, package_id, message_id, sender, recipient, state, attempts,
-         created, updated, next_attempt, last_error, last_code, file) = row  # fmt: skip
+         created, updated, next_attempt, last_error, last_code, file, certificate) = row  # fmt: skip
         return Item(
             id=item_id, package_id=package_id, message_id=message_id, sender=sender,
             recipient=recipient, state=State(state), attempts=attempts,
             created=_dt(created), updated=_dt(updated),
             next_attempt=None if next_attempt is None else _dt(next_attempt),
-            last_error=last_error, last_code=last_code, file=self.path / file,
+            last_error=last_error, last_code=last_code, file=self.path / file if file else None,
+            certificate=certificate,
         )  # fmt: skip
 
     @contextlib.contextmanager
@@ -326,6 +382,14 @@ class Outbox:
         else:
             rows = self._query(f"SELECT {_COLUMNS} FROM items WHERE state = ? ORDER BY created", (state,))
         return [self._item(row) for row in rows]
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _ts(moment: dt.datetime) -> float:

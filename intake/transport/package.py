@@ -6,10 +6,9 @@ import datetime as dt
 import hashlib
 import io
 import itertools
-import json
 import logging
-import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -23,15 +22,16 @@ from intake.config import Destination, TransportConfig
 from intake.durable import write_durably
 from intake.errors import PackageError
 from intake.models import Document, PageAnalysis
+from intake.routing.templates import Template, load_templates
 from intake.transport import _smime
+from intake.transport.manifest import ManifestPdf, describe
+from intake.transport.pdfa import PdfMetadata, archive_grade
+from intake.transport.textlayer import page_texts
 
 log = logging.getLogger(__name__)
 
-MANIFEST_SCHEMA = "intake-manifest"
-MANIFEST_VERSION = 1
 JPEG_QUALITY = 85
 _IMAGE_FORMATS = ["PNG", "TIFF", "JPEG"]
-_SAFE_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Package:
     message: bytes
     signed: bool
     encrypted: bool
+    certificate: str | None = None  # SHA-256 fingerprint of the certificate it is encrypted to
 
     @property
     def pdf_name(self) -> str:
@@ -66,13 +67,16 @@ def build_package(
     *,
     destination: Destination,
     config: TransportConfig,
+    templates: Sequence[Template] | None = None,
     now: dt.datetime | None = None,
 ) -> Package:
-    """Render the pages to PDF, describe them in a manifest, and seal both in an e-mail.
+    """Render the pages to PDF/A, describe them in a manifest, and seal both in an e-mail.
 
-    The message is signed with the service point's key (if configured), then encrypted
-    to the destination's certificate. Raises PackageError when the destination has no
-    certificate but encryption is required, or when a page image cannot be read.
+    ``templates`` are the forms the document may be (default: the bundled ones); the
+    PDF's text layer takes each page's printed text from its form. The message is signed
+    with the service point's key (if configured), then encrypted to the destination's
+    certificate. Raises PackageError when the destination has no certificate but
+    encryption is required, or when a page image cannot be read.
     """
     if destination.certificate is None and config.smime.require_encryption:
         raise PackageError(
@@ -83,14 +87,21 @@ def build_package(
     created = (now if now is not None else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     package_id = package_id_for(document, destination.address)
     message_id = f"<{package_id}@{config.sender.rpartition('@')[2]}>"
-    pdf = render_pdf(document.pages, title=f"intake {package_id}", created=created)
-    manifest = _manifest(document, package_id, message_id, created, destination, config, pdf)
-    manifest_json = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    known = tuple(templates) if templates is not None else load_templates()
+    pdf = render_pdf(document, templates=known, package_id=package_id, created=created)
+    described = describe(
+        document, package_id=package_id, message_id=message_id, created=created,
+        service_point=config.service_point, recipient=destination.address, agency=destination.agency,
+        pdf=ManifestPdf(filename=f"{package_id}.pdf", sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf),
+                        pages=len(document.pages)),
+    )  # fmt: skip
+    manifest_json = described.to_json()
+    manifest = described.model_dump(mode="json", by_alias=True)
     # Only the package id: even the authority and form code would say in clear text that
     # a customer deals with, say, criminal sanctions. Both are in the encrypted manifest.
     subject = f"intake {package_id}"
     body = _body(document, package_id, config, pdf, manifest_json)
-    sealed, signed = _seal(body, destination, config)
+    sealed, signed, certificate = _seal(body, destination, config)
     headers = {
         "From": config.sender,
         "To": destination.address,
@@ -104,7 +115,7 @@ def build_package(
         recipient=destination.address, message_id=message_id, subject=subject, pdf=pdf,
         manifest=manifest, manifest_json=manifest_json,
         message=header_block.encode("ascii") + sealed,
-        signed=signed, encrypted=destination.certificate is not None,
+        signed=signed, encrypted=certificate is not None, certificate=certificate,
     )  # fmt: skip
 
 
@@ -143,29 +154,41 @@ def write_package(package: Package, folder: Path, /, *, plaintext: bool = False)
     return [path for path, _ in files]
 
 
-def render_pdf(pages: list[PageAnalysis], /, *, title: str, created: dt.datetime) -> bytes:
-    """The archival page images as one PDF, in order, each page at its own dpi."""
-    if not pages:
+def render_pdf(document: Document, /, *, templates: Sequence[Template], package_id: str, created: dt.datetime) -> bytes:
+    """The document's archival page images as one PDF/A-2b, in order, each page at its own dpi.
+
+    Each page of a known form carries an invisible text layer: the form's printed text
+    and the values read from its fields, where they are on the page.
+    """
+    if not document.pages:
         raise PackageError("a package needs at least one page")
+    texts = page_texts(document.pages, fields=document.fields, templates=templates)
+    meta = PdfMetadata(title=pdf_title(document, templates), subject=f"intake {package_id}", created=created,
+                       document_id=package_id)  # fmt: skip
+    return archive_grade(_image_pdf(document.pages), texts=texts, meta=meta)
+
+
+def pdf_title(document: Document, templates: Sequence[Template]) -> str:
+    """The form as its owner names it: authority, code as printed, title ("KELA SV 8 Hakemus – …")."""
+    template = next((t for t in templates if t.id == document.form_id), None)
+    words = [document.authority, document.code, template.title if template else None]
+    return _plain(" ".join(word for word in words if word)) or "intake"
+
+
+def _image_pdf(pages: list[PageAnalysis]) -> bytes:
+    """The page images as a plain image-only PDF (Pillow encodes: JPEG, or CCITT G4 for bilevel)."""
     images = [_page_image(page) for page in pages]
-    info = {
-        "title": title,
-        "creator": "intake",
-        "producer": "intake",
-        "creationDate": created.utctimetuple(),
-        "modDate": created.utctimetuple(),
-    }
     buffer = io.BytesIO()
     # Pillow applies one resolution and one set of encoder options to every page of a
     # save_all, and rejects a JPEG quality on bilevel (CCITT) pages. So pages are written
-    # in runs of the same dpi and kind; later runs are appended (a PDF incremental update).
-    # A typical scan is a single run and gives a plain one-revision PDF.
+    # in runs of the same dpi and kind; later runs are appended (a PDF incremental update,
+    # which pikepdf then writes out as one revision).
     runs = itertools.groupby(
         zip(images, pages, strict=True), key=lambda pair: (pair[1].archive_dpi, pair[0].mode == "1")
     )
     for index, ((dpi, bilevel), run) in enumerate(runs):
         batch = [image for image, _ in run]
-        options: dict[str, Any] = {**info, "resolution": float(dpi), "append": index > 0}
+        options: dict[str, Any] = {"resolution": float(dpi), "append": index > 0}
         if not bilevel:
             options["quality"] = JPEG_QUALITY
         batch[0].save(buffer, "PDF", save_all=True, append_images=batch[1:], **options)
@@ -192,55 +215,9 @@ def _pdf_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _manifest(
-    document: Document,
-    package_id: str,
-    message_id: str,
-    created: dt.datetime,
-    destination: Destination,
-    config: TransportConfig,
-    pdf: bytes,
-) -> dict[str, Any]:
-    # The scanner's file name is left out: advisors sometimes name scans after people.
-    route = document.route
-    return {
-        "schema": MANIFEST_SCHEMA,
-        "schema_version": MANIFEST_VERSION,
-        "package_id": package_id,
-        "message_id": message_id,
-        "created": created.isoformat(timespec="seconds"),
-        "service_point": config.service_point,
-        "recipient": destination.address,
-        "source": {
-            "sha256": document.source.sha256,
-            "pages": document.page_numbers,
-            "blank_pages_dropped": list(document.blank_pages),
-            "separator_pages_dropped": list(document.separator_pages),
-        },
-        "authority": document.authority,
-        "form": {"id": document.form_id, "code": document.code, "language": document.language},
-        "confidence": round(document.confidence, 3),
-        "scanned": document.scan_date.isoformat(),
-        "route": {
-            "rule": route.rule if route else None,
-            "destination": route.target if route else None,
-            "agency": destination.agency,
-            "municipality": route.place if route else None,
-            "reason": route.reason if route else None,
-        },
-        "fields": {name: value.to_json() for name, value in document.fields.items()},
-        "checkboxes": dict(document.checkboxes),
-        "pdf": {
-            "filename": f"{package_id}.pdf",
-            "sha256": hashlib.sha256(pdf).hexdigest(),
-            "size": len(pdf),
-            "pages": len(document.pages),
-        },
-    }
-
-
 def _body(document: Document, package_id: str, config: TransportConfig, pdf: bytes, manifest: bytes) -> bytes:
-    form = f"{_token(document.authority)} {_token(document.code)}"
+    # The real form code, as printed ("SV 8"): this text is inside the encrypted message.
+    form = _plain(f"{document.authority or '-'} {document.code or '-'}")
     text = (
         f"Asiointipisteessä {config.service_point} skannattu lomake {form}.\n"
         "Liitteenä lomake PDF-tiedostona ja koneluettava manifest.json.\n\n"
@@ -255,23 +232,29 @@ def _body(document: Document, package_id: str, config: TransportConfig, pdf: byt
     return body.as_bytes()
 
 
-def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tuple[bytes, bool]:
-    """Sign, then encrypt: the signature is inside, so only the agency sees who signed."""
+def _seal(body: bytes, destination: Destination, config: TransportConfig) -> tuple[bytes, bool, str | None]:
+    """Sign, then encrypt: the signature is inside, so only the agency sees who signed.
+
+    Returns the sealed entity, whether it is signed, and the fingerprint of the
+    certificate it is encrypted to (None: not encrypted).
+    """
     signed = False
     if config.smime.key is not None and config.smime.certificate is not None:
         certificate = _smime.load_certificate(config.smime.certificate)
         key = _smime.load_private_key(config.smime.key)
         body = _smime.sign(body, certificate=certificate, key=key)
         signed = True
+    elif config.smime.require_signing:
+        raise PackageError("signing is required (transport.smime.require_signing) but no signing key is configured")
     else:
         log.warning("no S/MIME signing key configured: package is not signed")
     if destination.certificate is None:
         log.warning("destination %s has no certificate: package is not encrypted", destination.address)
-        return _smime.crlf(body), signed
+        return _smime.crlf(body), signed, None
     recipient = _smime.load_certificate(destination.certificate)
-    return _smime.encrypt(body, recipient=recipient), signed
+    return _smime.encrypt(body, recipient=recipient), signed, _smime.fingerprint(recipient)
 
 
-def _token(value: str | None) -> str:
-    """A header-safe token from a controlled vocabulary value ('-' when absent)."""
-    return _SAFE_TOKEN.sub("_", value) if value else "-"
+def _plain(text: str) -> str:
+    """One line of text: a template's code or title cannot break the cover text's lines."""
+    return " ".join(text.split())
