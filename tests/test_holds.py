@@ -45,7 +45,8 @@ def dispatcher(tmp_path: Path, pki: DemoPki) -> Dispatcher:
         "destinations": {"kela": {"address": AGENCY, "certificate": str(pki.agencies[AGENCY].cert)}},
         "routing": {"rules": [{"id": "kela-fi", "authority": "KELA", "destination": "kela"}], "duplicate_days": 14},
         "transport": {"spool": str(tmp_path / "spool"), "sender": "intake@asiointipiste.example",
-                      "smime": {"certificate": str(pki.signer.cert), "key": str(pki.signer.key)}},
+                      "smime": {"certificate": str(pki.signer.cert), "key": str(pki.signer.key),
+                                "agency_trust": str(pki.ca.cert)}},
     })  # fmt: skip
     return Dispatcher(config)
 

@@ -189,7 +189,8 @@ def _certificate_problem(destination: Destination, day: dt.date) -> str | None:
         return f"certificate {destination.certificate} cannot be read ({exc.strerror})"
     except ValueError:
         return f"{destination.certificate} is not a PEM certificate"
-    moment = dt.datetime.combine(day, dt.time(12), dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    moment = now if day == now.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
     if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
         since, until = cert.not_valid_before_utc, cert.not_valid_after_utc
         return f"certificate valid {since:%Y-%m-%d} – {until:%Y-%m-%d}, not on {day}"
