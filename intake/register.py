@@ -27,7 +27,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queued (
     package_id TEXT PRIMARY KEY, queued REAL NOT NULL, scanned TEXT NOT NULL,
     authority TEXT, form_id TEXT, language TEXT, municipality TEXT, postal_code TEXT,
-    rule TEXT, target TEXT, destination TEXT, person TEXT, readings TEXT NOT NULL
+    rule TEXT, target TEXT, destination TEXT, person TEXT, readings TEXT NOT NULL, source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queued_person ON queued (form_id, person, queued);
 """
@@ -116,13 +116,17 @@ class Register:
             package_id, now.timestamp(), document.scan_date.isoformat(), document.authority, document.form_id,
             document.language, route.place if route else None, _proven(document, "postal_code"),
             route.rule if route else None, route.target if route else None, route.destination if route else None,
-            self._mac(f"hetu={hetu}") if hetu else None, json.dumps(self._readings(document)),
+            self._mac(f"hetu={hetu}") if hetu else None, json.dumps(self._readings(document)), _source(document),
         )  # fmt: skip
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO queued VALUES ({', '.join('?' * len(row))})", row)
 
     def duplicate_of(self, document: Document, *, days: int, now: dt.datetime) -> Entry | None:
-        """An earlier package of the same form, person and nearly the same readings, within ``days``."""
+        """An earlier package of the same form, person and nearly the same readings, within ``days``.
+
+        The same scan processed again (same file, same pages) is no rescan: the outbox and
+        the hot folder's journal already make that idempotent.
+        """
         hetu = _proven(document, "hetu")
         if days <= 0 or hetu is None or document.form_id is None:
             return None
@@ -134,6 +138,8 @@ class Register:
             ).fetchall()
         mine = self._readings(document)
         for row in rows:
+            if row[13] == _source(document):
+                continue
             theirs: dict[str, str] = json.loads(row[12])
             common = set(mine) & set(theirs)
             if not common or sum(mine[n] == theirs[n] for n in common) >= SAME_READINGS * len(common):
@@ -146,6 +152,10 @@ class Register:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM queued WHERE queued >= ? ORDER BY queued", (start,)).fetchall()
         return [_entry(row) for row in rows]
+
+
+def _source(document: Document) -> str:
+    return f"{document.source.sha256}:{','.join(map(str, document.page_numbers))}"
 
 
 def _entry(row: tuple) -> Entry:

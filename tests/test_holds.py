@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from intake.cli import ExitCode, main
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.demo.pki import DemoPki
-from intake.models import FieldValue, Status
+from intake.models import Document, FieldValue, Status
 from intake.register import Register
 from intake.routing.templates import BUNDLED, render_blank
 
@@ -51,10 +53,17 @@ def dispatcher(tmp_path: Path, pki: DemoPki) -> Dispatcher:
     return Dispatcher(config)
 
 
+def rescan(folder: Path) -> Document:
+    """The same paper scanned again: another file (other bytes), the same readings."""
+    document = make_document(folder)
+    document.source = dataclasses.replace(document.source, sha256=hashlib.sha256(b"rescan").hexdigest())
+    return document
+
+
 def test_a_rescan_of_a_queued_paper_is_held_as_a_possible_duplicate(tmp_path: Path, dispatcher: Dispatcher) -> None:
     first = make_document(tmp_path)
     assert dispatcher.enqueue(first) is not None
-    again = make_document(tmp_path)
+    again = rescan(tmp_path)
     assert dispatcher.enqueue(again) is None
     assert again.status is Status.REVIEW and again.package_id is None
     assert again.reason is not None and again.reason.startswith("possible duplicate")
@@ -75,9 +84,9 @@ def test_what_counts_as_the_same_paper(tmp_path: Path, change: dict, held: bool)
     register = Register(tmp_path / "spool")
     now = dt.datetime(2026, 5, 4, 9, tzinfo=dt.UTC)
     register.record(make_document(tmp_path), "pkg", now=now)
-    rescan = make_document(tmp_path)
-    rescan.fields.update(change)
-    found = register.duplicate_of(rescan, days=14, now=now + dt.timedelta(days=2))
+    again = rescan(tmp_path)
+    again.fields.update(change)
+    found = register.duplicate_of(again, days=14, now=now + dt.timedelta(days=2))
     assert (found is not None) is held
     if found is not None:
         assert found.package_id == "pkg" and found.form_id == "kela-y38-fi"
@@ -87,9 +96,16 @@ def test_a_rescan_after_the_set_days_is_new(tmp_path: Path) -> None:
     register = Register(tmp_path / "spool")
     now = dt.datetime(2026, 5, 4, 9, tzinfo=dt.UTC)
     register.record(make_document(tmp_path), "pkg", now=now)
-    assert register.duplicate_of(make_document(tmp_path), days=14, now=now + dt.timedelta(days=13)) is not None
-    assert register.duplicate_of(make_document(tmp_path), days=14, now=now + dt.timedelta(days=15)) is None
-    assert register.duplicate_of(make_document(tmp_path), days=0, now=now) is None
+    assert register.duplicate_of(rescan(tmp_path), days=14, now=now + dt.timedelta(days=13)) is not None
+    assert register.duplicate_of(rescan(tmp_path), days=14, now=now + dt.timedelta(days=15)) is None
+    assert register.duplicate_of(rescan(tmp_path), days=0, now=now) is None
+
+
+def test_the_same_scan_processed_again_is_no_rescan(tmp_path: Path) -> None:
+    register = Register(tmp_path / "spool")
+    now = dt.datetime(2026, 5, 4, 9, tzinfo=dt.UTC)
+    register.record(make_document(tmp_path), "pkg", now=now)
+    assert register.duplicate_of(make_document(tmp_path), days=14, now=now) is None
 
 
 def test_the_register_keeps_no_personal_data(tmp_path: Path) -> None:
