@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# chromium and chromium-driver: the desk's end-to-end tests (Selenium drives Debian's browser).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-swe tesseract-ocr-eng
-              poppler-utils openssl fonts-dejavu-core python3 python3-venv make)
+              poppler-utils openssl fonts-dejavu-core python3 python3-venv make chromium chromium-driver)
 VENV=.venv
 
 install_system() {

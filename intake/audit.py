@@ -2,9 +2,11 @@
 
 What happened to which document, and when: ``scanned``, ``classified``, ``held``,
 ``released``, ``queued``, ``sent``, ``failed`` (and ``rejected`` for a quarantined file,
-``deferred`` for a temporary delivery failure). No personal data: files are named by a
-prefix of their sha256, documents by package id, and there are no file names, no field
-values and no free-text reasons, only short codes.
+``deferred`` for a temporary delivery failure), and at the advisor's desk ``corrected``,
+``released`` and ``discarded`` with ``who``: the advisor's sign-in name. No personal data
+of customers: files are named by a prefix of their sha256, documents by package id or
+the store's random id, and there are no file names, no field values and no free-text
+reasons, only short codes.
 
 Each entry holds ``prev``, the ``hash`` of the entry before it (64 zeros for the first),
 and its own ``hash``: the sha256 of its canonical JSON without the ``hash`` key. Editing,
@@ -13,9 +15,7 @@ Cutting lines off the end cannot be seen from the file alone: keep copies of the
 hash elsewhere (``intake audit verify`` prints it) if that matters.
 
 Callers: the dispatcher (``intake.delivery``) records what the pipeline and the outbox
-do; the advisor's desk records a release with
-``AuditLog.for_config(config.transport).record(Action.RELEASED, package_id=..., form=...,
-rule=..., destination=...)``.
+do; the advisor's desk (``intake.store.resolve``) records each of its actions.
 """
 
 from __future__ import annotations
@@ -57,10 +57,13 @@ class Action(StrEnum):
     SENT = "sent"
     DEFERRED = "deferred"
     FAILED = "failed"
+    CORRECTED = "corrected"  # an advisor changed a held document (code: what, e.g. 'pick:hetu', 'rotate')
+    DISCARDED = "discarded"  # an advisor rejected a held document: it will not be sent
     RULES = "rules"  # the routing rules changed: code "reloaded" or "rejected", file the rules file's sha256
 
 
-_FIELDS = ("seq", "time", "action", "package", "file", "pages", "form", "rule", "destination", "code", "prev")
+_FIELDS = ("seq", "time", "action", "who", "document", "package", "file", "pages", "form", "rule", "destination",
+           "code", "prev")  # fmt: skip
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -85,11 +88,15 @@ class Event:
     rule: str | None = None
     destination: str | None = None
     code: str | int | None = None
+    who: str | None = None  # the advisor, for the desk's actions
+    document: str | None = None  # the store's random id, for the desk's actions
 
     def entry(self, moment: dt.datetime) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "time": moment.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
             "action": str(Action(self.action)),
+            "who": self.who,
+            "document": self.document,
             "package": self.package_id,
             "file": self.file_sha256[:FILE_PREFIX] if self.file_sha256 else None,
             "pages": list(self.pages) if self.pages else None,

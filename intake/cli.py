@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from intake import __version__
 from intake import config as configuration
+from intake.desk.commands import add_commands
 from intake.errors import ConfigError, ExitCode, IntakeError, TemplateError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
@@ -102,11 +103,13 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
     from intake.pipeline import process
     from intake.progress import ProgressLine
+    from intake.store import open_store
 
     files = _input_files(args.files)
     config = _load_config(args)
     _preflight(config, sending=not args.dry_run)
     dispatcher = None if args.dry_run else Dispatcher(config)
+    store = None if args.dry_run else open_store(config)
     keep = Path(args.keep_work) if args.keep_work else None
     rejected = held = failed = 0
     if not args.dry_run:  # a dry run leaves the spool untouched
@@ -115,7 +118,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
     with work as tmp, ProgressLine(enabled=sys.stderr.isatty()) as bar:
         for result in process(
             files, config, dispatcher=dispatcher, work=tmp, keep_work=keep, progress=bar.update,
-            quarantine=not args.dry_run,
+            quarantine=not args.dry_run, store=store,
         ):  # fmt: skip
             bar.clear()
             _report(result, as_json=args.json)
@@ -132,6 +135,7 @@ def cmd_process(args: argparse.Namespace) -> ExitCode:
 
 def cmd_watch(args: argparse.Namespace) -> ExitCode:
     from intake.delivery import Dispatcher
+    from intake.store import open_store
     from intake.watch import watch
 
     config = _load_config(args)
@@ -141,7 +145,7 @@ def cmd_watch(args: argparse.Namespace) -> ExitCode:
     dispatcher = Dispatcher(config)
     interval = args.interval if args.interval is not None else config.watch.interval_s
     summary = watch(Path(args.folder), config, dispatcher=dispatcher, interval=interval,
-                    once=args.once, send=not args.no_send)  # fmt: skip
+                    once=args.once, send=not args.no_send, store=open_store(config))  # fmt: skip
     print(", ".join(f"{state} {count}" for state, count in sorted(summary.states.items())) or "no files")
     return ExitCode.for_outcome(rejected=summary.states["quarantine"], held=summary.states["review"])
 
@@ -322,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"intake {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Callable[[argparse.Namespace], ExitCode], help: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help, description=help, epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         _common(command)
@@ -382,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(averify)
     averify.add_argument("log", nargs="?", metavar="FILE", help="the log (default: <spool>/audit.log of the config)")
     averify.set_defaults(handler=cmd_audit_verify)
+    add_commands(sub, add, _common)
     return parser
 
 

@@ -147,6 +147,44 @@ class TransportConfig(_Strict):
         return value
 
 
+class StoreConfig(_Strict):
+    """The document store: every document intake sees, kept until it is done.
+
+    SQLite under the spool by default; a PostgreSQL URL makes a regional hub share one.
+    """
+
+    database: str | None = Field(
+        None, description="postgresql://user@host/db, or a SQLite file path; default <spool>/store/store.sqlite"
+    )
+    folder: Path | None = Field(None, description="page images and field crops; default <spool>/store")
+    password_env: str | None = Field(None, description="environment variable holding the database password")
+    keep_days: int = Field(14, ge=1, le=3650, description="days a sent or rejected document's pages and readings stay")
+
+    @field_validator("database")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"{value.split('://')[0]!r} databases are not supported (sqlite file or postgresql://)")
+        return value
+
+
+class Language(StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"
+
+
+class DeskConfig(_Strict):
+    """The advisor's desk (``intake serve``): where it listens and how long a sign-in lasts."""
+
+    host: str = Field("127.0.0.1", description="listen address; the desk is local to the service point")
+    port: int = Field(8480, ge=1, le=65535)
+    hot_folder: Path | None = Field(None, description="folder the desk watches and puts uploads into")
+    language: Language = Language.FI
+    session_idle_s: int = Field(1800, ge=60, le=24 * 3600, description="signed out after this much inactivity")
+    session_max_s: int = Field(10 * 3600, ge=300, le=7 * 24 * 3600, description="signed out after this long anyway")
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -159,6 +197,8 @@ class Config(_Strict):
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
     retention: RetentionConfig = RetentionConfig()
+    store: StoreConfig = StoreConfig()
+    desk: DeskConfig = DeskConfig()
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -201,6 +241,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for dest in (data.get("destinations") or {}).values():
         if isinstance(dest, dict):
             fix(dest, "certificate")
+    for section_name, key in (("store", "folder"), ("desk", "hot_folder")):
+        section = data.get(section_name)
+        if isinstance(section, dict):
+            fix(section, key)
+    store = data.get("store")
+    if isinstance(store, dict) and "://" not in str(store.get("database", "://")):
+        fix(store, "database")
     transport = data.get("transport", {})
     if isinstance(transport, dict):
         fix(transport, "spool")

@@ -13,6 +13,8 @@ IntakeError                      exit code (``exit_code``)
 │       └── FileTooLarge         above the size limit: refused before it is read
 ├── OcrError                     the OCR engine failed on a page
 ├── TemplateError                3  a form template is invalid
+├── StoreError                   4  the document store cannot be opened, read or written
+│   └── ReviewError              2  a desk action cannot be done (unknown document, not held, bad value)
 ├── AuditError                   13 the audit log cannot be written, or its chain is broken
 └── TransportError
     ├── PackageError
@@ -155,6 +157,27 @@ class TemplateError(IntakeError):
     def __init__(self, message: str, *, template: str | None = None) -> None:
         self.template = template
         super().__init__(f"template {template}: {message}" if template else message)
+
+
+class StoreError(IntakeError):
+    """The document store cannot be opened, read or written."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class ReviewError(StoreError):
+    """A desk action cannot be done: the document is unknown or not held, or a value is wrong.
+
+    ``code`` names the refusal (``not-held``, ``invalid-value``, ``not-released``…) so that the
+    desk can say it in the advisor's language.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, *, document: str | None = None, code: str = "refused") -> None:
+        self.document = document
+        self.code = code
+        super().__init__(message)
 
 
 class AuditError(IntakeError):

@@ -108,6 +108,7 @@ class PageAnalysis:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     separator: bool = False  # a separator sheet: it ends a document and is dropped
     placement: Placement | None = None  # where the form's template lies on the archival image
+    crops: dict[str, Path] = field(default_factory=dict)  # each field's box as an image, in the work folder
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Document:
     reason: str | None = None
     route: Route | None = None
     package_id: str | None = None
+    store_id: str | None = None  # the document's id in the store (random), for the desk and 'intake review'
     scanned: dt.date | None = None  # the scan date that dated rules are decided by (None: the file's)
     place_override: str | None = None  # the customer's municipality as the advisor gave it (proven by them)
 
@@ -174,6 +176,7 @@ class Document:
             "separator_pages": list(self.separator_pages),
             "reason": self.reason,
             "package": self.package_id,
+            "stored": self.store_id,
         }
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intake import capture, spool
 from intake.config import Config
@@ -25,6 +26,9 @@ from intake.models import Document, PageAnalysis, PageIdentity, Rejection, Sourc
 from intake.routing.documents import decide, split
 from intake.routing.recognise import recognise
 from intake.routing.templates import load_templates
+
+if TYPE_CHECKING:
+    from intake.store.api import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +44,17 @@ def process(
     keep_work: Path | None = None,
     progress: Progress | None = None,
     quarantine: bool = True,
+    store: Store | None = None,
 ) -> Iterator[FileResult]:
     """capture → ocr → routing → transport, file by file.
 
     Every page is captured, read and recognised in a worker process (``analyse_page``);
     the pages of a file become documents, each routed or held (``Pipeline.run``); each
-    routed document is packaged into the durable outbox before its file's result is
-    yielded, and the dispatcher records each step in the audit log. Without a dispatcher
-    (``--dry-run``) nothing is queued or recorded; without ``quarantine`` a rejected file
-    is reported but not copied to the spool's quarantine.
+    routed document is packaged into the durable outbox, and every document (routed or
+    held) is kept in the store for the desk, before its file's result is yielded; the
+    dispatcher records each step in the audit log. Without a dispatcher (``--dry-run``)
+    nothing is queued or recorded; without ``quarantine`` a rejected file is reported but
+    not copied to the spool's quarantine; without a store nothing is kept.
     """
     with Pipeline(config, work=work, keep_work=keep_work, quarantine=quarantine) as pipeline:
         for result in pipeline.run(paths, progress=progress):
@@ -57,6 +63,9 @@ def process(
                 for document in result.documents:
                     if document.status is Status.QUEUED:
                         dispatcher.enqueue(document)
+            if store is not None:
+                for document in result.documents:
+                    document.store_id = store.keep(document)
             yield result
 
 
@@ -90,11 +99,12 @@ def analyse_page(
         page.flags.append("orientation confirmed by recognition")
     started = time.perf_counter()
     spool.save_image(page.image, archive, dpi=page.archive_dpi)
+    crops = spool.save_crops(found.crops, work, stem=archive.stem)
     seconds["archive"] = time.perf_counter() - started
     return PageAnalysis(
         number, found.identity, False, (page.rotation + found.turned) % 360, page.skew,
         page.orientation_confident, page.flags, found.fields, found.checkboxes, archive,
-        page.archive_dpi, seconds, placement=found.placement,
+        page.archive_dpi, seconds, placement=found.placement, crops=crops,
     )  # fmt: skip
 
 

@@ -112,19 +112,46 @@ def cmd_test(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_replay(args: argparse.Namespace) -> ExitCode:
-    from intake.register import Register
     from intake.routing.cases import replay
 
     config, _ = _setup(args)
     current = configuration.load(args.config)
-    entries = Register(current.transport.spool).since(args.since)
-    changes = replay(entries, config)
+    past, where = _past(current, args.since)
+    changes = replay(past, config)
     for change in changes:
-        entry = change.entry
-        print(f"{entry.package_id}  scanned {entry.scanned}  {entry.form_id}: was -> {entry.target} "
-              f"<{entry.destination}> (rule {entry.rule}), now {change.now}")  # fmt: skip
-    print(f"{len(entries)} document(s) queued since {args.since}: {len(changes)} would be decided differently")
+        item = change.past
+        print(f"{item.label}  scanned {item.document.scan_date}  {item.document.form_id}: was {item.was}, "
+              f"now {change.now}")  # fmt: skip
+    print(f"{len(past)} document(s) since {args.since} ({where}): {len(changes)} would be decided differently")
     return ExitCode.OK
+
+
+def _past(config: Config, since: dt.date) -> tuple[list, str]:
+    """Documents decided since ``since``: from the document store when there is one, else the register."""
+    from intake.routing.cases import Past, from_register
+
+    if config.store.database is not None or (_store_folder(config) / "store.sqlite").is_file():
+        from intake.store import open_store
+
+        store = open_store(config)
+        from intake.store.models import State
+
+        past = []
+        start = dt.datetime.combine(since, dt.time()).astimezone()
+        for stored in store.find(since=start).exclude(state=State.REJECTED).order_by("created"):
+            went = stored.destination if stored.state == State.QUEUED else None
+            was = f"-> <{went}> (rule {stored.rule})" if went else f"held: {stored.reason}"
+            past.append(Past(stored.package_id or str(stored.id), store.rebuild(stored), went, was))
+        return past, "the document store"
+    from intake.register import Register
+
+    return [from_register(e) for e in Register(config.transport.spool).since(since)], "the outbox's register"
+
+
+def _store_folder(config: Config) -> Path:
+    from intake.store.setup import store_folder
+
+    return store_folder(config)
 
 
 def arguments(name: str, parser: argparse.ArgumentParser) -> None:

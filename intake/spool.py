@@ -10,11 +10,12 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from intake.durable import copy_durably, sha256_file, write_durably
@@ -36,6 +37,16 @@ def save_image(image: Image.Image, target: Path, *, dpi: int) -> Path:
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target
+
+
+def save_crops(crops: Mapping[str, np.ndarray], folder: Path, *, stem: str) -> dict[str, Path]:
+    """Save each field's box image as a small grey PNG named ``<stem>-<field>.png``."""
+    saved = {}
+    for name, crop in crops.items():
+        target = folder / f"{stem}-{name}.png"
+        Image.fromarray(crop).save(target, format="PNG", compress_level=1)
+        saved[name] = target
+    return saved
 
 
 def safe_suffix(path: Path) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake import retention, spool
 from intake.audit import Action
@@ -48,6 +48,9 @@ from intake.pipeline import FileResult, Pipeline
 from intake.reload import Record, Reloader
 from intake.spool import safe_suffix
 from intake.transport.outbox import Outbox
+
+if TYPE_CHECKING:
+    from intake.store.api import Store
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +136,18 @@ class Watcher:
     """Polls ``folder``, claims complete files and hands them through the pipeline.
 
     Opening it checks the folders it writes to (a symbolic link raises UnsafeFolder) and
-    removes temp files a crash left in them.
+    removes temp files a crash left in them. Every document, routed or held, is kept in
+    ``store`` (when given) for the desk.
     """
 
     def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None,
-                 temp_names_after_s: float = 600.0) -> None:  # fmt: skip
+                 temp_names_after_s: float = 600.0, store: Store | None = None) -> None:  # fmt: skip
         if not folder.is_dir():
             raise UsageError(f"the hot folder {folder} does not exist or is not a folder")
         self.folder = folder
         self.pipeline = pipeline
         self.dispatcher = dispatcher
+        self.store = store
         self.temp_names_after_s = temp_names_after_s
         try:
             self.processing = private_dir(private_dir(folder / ".intake") / "processing")
@@ -259,14 +264,17 @@ class Watcher:
         for doc in result.documents:
             if doc.status is Status.QUEUED:
                 self._enqueue(doc, doc.source.sha256)
+            if self.store is not None:
+                doc.store_id = self.store.keep(doc)
         held = any(doc.status is not Status.QUEUED for doc in result.documents)
         # What was read stays out of the result file: it rests beside the scan in plain
         # text, and the advisor and the agency get the fields from intake, not from here.
         outcome = {"documents": [_summary(doc) for doc in result.documents]}
         self._settle(result.path, sha256, "review" if held else "done", outcome)
         for page in result.pages or []:
-            if page.archive_path is not None:
-                page.archive_path.unlink(missing_ok=True)
+            for image in (page.archive_path, *page.crops.values()):
+                if image is not None:
+                    image.unlink(missing_ok=True)
 
     def _enqueue(self, doc: Document, sha256: str) -> None:
         key = f"{sha256}:{','.join(map(str, doc.page_numbers))}"
@@ -371,7 +379,7 @@ def _audit_rules(dispatcher: Dispatcher | None) -> Record | None:
 
 
 def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interval: float,
-          once: bool = False, send: bool = True) -> Summary:  # fmt: skip
+          once: bool = False, send: bool = True, store: Store | None = None) -> Summary:  # fmt: skip
     """Run the hot folder until stopped (or, with ``once``, over what is there now)."""
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -379,7 +387,7 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
         spool.clean_at_start(config.transport.spool)
         with spool.work_dir(config.transport.spool) as work, Pipeline(config, work=work) as pipeline:
             watcher = Watcher(folder, pipeline, dispatcher=dispatcher,
-                              temp_names_after_s=config.watch.temp_names_after_s)  # fmt: skip
+                              temp_names_after_s=config.watch.temp_names_after_s, store=store)  # fmt: skip
             daily = _Daily(folder, config, dispatcher.outbox if dispatcher else None)
             rules = Reloader(config, record=_audit_rules(dispatcher))
             daily()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, copy_example_config
+from smtp_fixtures import AGENCY
 
 from intake.cli import ExitCode, main
 from intake.config import Config
@@ -165,7 +167,7 @@ def test_replay_lists_what_a_new_rule_set_would_send_elsewhere(tmp_path: Path, c
     out = capsys.readouterr().out
     assert "pkg0  scanned 2026-05-04  avi-alk1-fi: was -> t <kirjaamo@avi.example> (rule r), now held:" in out
     assert "pkg1 " not in out  # the new table sends VERO where it went
-    assert "2 document(s) queued since 2026-05-01: 1 would be decided differently" in out
+    assert "2 document(s) since 2026-05-01 (the outbox's register): 1 would be decided differently" in out
 
 
 @pytest.mark.parametrize(
@@ -185,3 +187,16 @@ def test_explain_a_real_scan(corpus: Path, capsys, extra: list[str], last: str) 
     assert lines[0].startswith("scan_0000.tif pages 1: te-ilmo1-fi (TE, fi), scanned ")
     assert lines[1].split() == ["no", "kela-sv", "authority", "TE", "is", "not", "KELA"]
     assert len(lines) == 1 + 70 + 1 and lines[-1].strip().startswith(last)
+
+
+def test_replay_reads_the_document_store_when_there_is_one(fresh: Callable, tmp_path: Path, capsys) -> None:
+    config = fresh()  # the real pipeline stored a legal-aid form held for its municipality, and a form no rule takes
+    new = tmp_path / "new.toml"
+    certificate = config.destinations["agency"].certificate
+    new.write_text(f'[destinations.agency]\naddress = "{AGENCY}"\ncertificate = "{certificate}"\n'
+                   '[[rules]]\nid = "oikeusapu"\nauthority = "OIKEUSAPU"\ndestination = "agency"\n')  # fmt: skip
+    args = ["rules", "replay", "--config", str(config.source), "--since", str(dt.date.today()), "--rules", str(new)]
+    assert main(args) == ExitCode.OK
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"2 document(s) since {dt.date.today()} (the document store): 1 would be decided differently"
+    assert "oikeusapu-oa1-fi: was held: " in out[0] and out[0].endswith(f"now -> agency <{AGENCY}> (rule oikeusapu)")

@@ -124,18 +124,34 @@ def run_cases(cases: Sequence[Case], config: Config, templates: Sequence[Templat
 
 
 @dataclass(frozen=True)
+class Past:
+    """A document decided before: what routing knew of it, and where it went (None: held)."""
+
+    label: str  # a package id or a store id: nothing personal
+    document: Document
+    destination: str | None
+    was: str
+
+
+def from_register(entry: Entry) -> Past:
+    return Past(entry.package_id, entry.document(), entry.destination,
+                f"-> {entry.target} <{entry.destination}> (rule {entry.rule})")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Change:
     """A past document that a new rule set would decide differently."""
 
-    entry: Entry
+    past: Past
     now: str
 
 
-def replay(entries: Sequence[Entry], config: Config) -> list[Change]:
-    """Decide past documents again under ``config``; the ones that would go elsewhere (or be held)."""
+def replay(past: Sequence[Past], config: Config) -> list[Change]:
+    """Decide past documents again under ``config``; the ones that would go elsewhere (or be held, or be sent)."""
     changes = []
-    for entry in entries:
-        decision = route(entry.document(), config)
-        if not (isinstance(decision, Route) and decision.destination == entry.destination):
-            changes.append(Change(entry, describe(decision)))
+    for item in past:
+        decision = route(item.document, config)
+        went = decision.destination if isinstance(decision, Route) else None
+        if went != item.destination:
+            changes.append(Change(item, describe(decision)))
     return changes

@@ -117,3 +117,24 @@ def decide(document: Document, templates: Sequence[Template], config: Config) ->
     else:
         document.status, document.reason = Status.REVIEW, f"not routed: {decision.reason}"
     return document
+
+
+def confirm(document: Document, templates: Sequence[Template], config: Config) -> Document:
+    """Route a document the advisor has checked: form and pages vouched for, only the rules decide.
+
+    The advisor saw the pages and confirmed the form, so the doubts that held it (which
+    form, which way up, which pages) are settled; the rules still route only on proven
+    fields, and a rule that needs one that is missing still holds the document.
+    """
+    template = next((t for t in templates if t.id == document.form_id), None)
+    if template is None:
+        document.route, document.status, document.reason = None, Status.REVIEW, "no known form confirmed"
+        return document
+    document.authority, document.code, document.language = template.authority, template.code, template.language
+    document.confidence = 1.0
+    decision = route(document, config)
+    if isinstance(decision, Route):
+        document.route, document.status, document.reason = decision, Status.QUEUED, None
+    else:
+        document.route, document.status, document.reason = None, Status.REVIEW, f"not routed: {decision.reason}"
+    return document

@@ -6,10 +6,13 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from intake.models import CleanPage, FieldValue, PageIdentity, Placement
 from intake.ocr import OcrEngine
 from intake.routing import align as registration
 from intake.routing.classify import Classifier, read_bands
+from intake.routing.crops import field_crops
 from intake.routing.fields import read_checkboxes, read_fields
 from intake.routing.templates import Template
 
@@ -26,6 +29,7 @@ class Recognition:
     turned: int = 0  # degrees recognition turned the page after capture (0 or 180)
     fields: dict[str, FieldValue] = field(default_factory=dict)
     checkboxes: dict[str, bool] = field(default_factory=dict)
+    crops: dict[str, np.ndarray] = field(default_factory=dict)  # each field's box, grey, at crops.CROP_DPI
     seconds: dict[str, float] = field(default_factory=dict)
     placement: Placement | None = None  # template mm -> page mm, when the page registered
 
@@ -91,5 +95,6 @@ def recognise(page: CleanPage, templates: tuple[Template, ...], *, engine: OcrEn
     zones = template.zones_on(identity.page)
     result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
     result.fields = read_fields(warped, zones, dpi=FIELD_DPI, engine=engine)
+    result.crops = field_crops(warped, zones, dpi=FIELD_DPI)
     result.seconds["fields"] = time.perf_counter() - started
     return result

@@ -1,0 +1,1 @@
+"""The advisor's desk (``intake serve``): a local Django web application over the document store."""
