@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Reloader:
         self.loaded = dt.datetime.now()
         self._record = record
         self._marks = self._stat()
+        self._lock = threading.Lock()  # the desk's request threads poll one reloader
 
     def _files(self) -> list[Path]:
         named = [self.config.source, self.config.routing.rules_file]
@@ -49,6 +51,10 @@ class Reloader:
 
     def poll(self) -> Config | None:
         """The new configuration if a file changed and it is valid; None otherwise."""
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> Config | None:
         if self.config.source is None:
             return None
         marks = self._stat()

@@ -364,7 +364,7 @@ def _reload(rules: Reloader, pipeline: Pipeline, dispatcher: Dispatcher | None) 
         dispatcher.reconfigure(fresh)
 
 
-def _audit_rules(dispatcher: Dispatcher | None) -> Record | None:
+def audit_rules(dispatcher: Dispatcher | None) -> Record | None:
     """Rules changes go into the audit log beside the documents they decide (code: reloaded or rejected)."""
     if dispatcher is None:
         return None
@@ -389,7 +389,7 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
             watcher = Watcher(folder, pipeline, dispatcher=dispatcher,
                               temp_names_after_s=config.watch.temp_names_after_s, store=store)  # fmt: skip
             daily = _Daily(folder, config, dispatcher.outbox if dispatcher else None)
-            rules = Reloader(config, record=_audit_rules(dispatcher))
+            rules = Reloader(config, record=audit_rules(dispatcher))
             daily()
             watcher.handle(watcher.pending())
             watcher.poll()

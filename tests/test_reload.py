@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def test_an_unreadable_certificate_is_refused(tmp_path: Path, reloader: tuple[Re
     with caplog.at_level(logging.ERROR):
         assert rules.poll() is None
     assert "missing.pem is missing or unreadable" in caplog.text
+
+
+def test_the_desk_releases_by_the_reloaded_rules(fresh: Callable, tmp_path: Path) -> None:
+    from intake.delivery import Dispatcher
+    from intake.store import open_store
+    from intake.store.models import State
+    from intake.store.resolve import Desk
+
+    config = fresh()  # its one rule needs the customer's municipality
+    desk = Desk(open_store(config), config, dispatcher=Dispatcher(config))
+    rules = Reloader(config)
+    [held] = [s for s in desk.store.find(state=State.HELD) if s.form_id == "oikeusapu-oa1-fi"]
+    assert config.source is not None
+    text = config.source.read_text(encoding="utf-8").replace('municipality = ["Oulu"]\n', "")
+    config.source.write_text(text, encoding="utf-8")
+    os.utime(config.source, ns=(7 * 10**9, 7 * 10**9))
+    fresh_config = rules.poll()
+    assert fresh_config is not None
+    desk.reconfigure(fresh_config)
+    desk.pick(str(held.id), "hetu", "1", who="maija")
+    released = desk.release(str(held.id), who="maija")
+    assert released.package_id and desk.store.get(str(held.id)).state == State.QUEUED
