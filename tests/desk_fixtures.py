@@ -14,10 +14,10 @@ from intake import config as configuration
 from intake.cli import main
 from intake.demo.pki import DemoPki
 
-# scan_0004.png: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has three
-# rule-passing readings (the first is right) and whose municipality (Oulu) is unproven.
-UNSURE_HETU = "scan_0004.png"
-UNSURE_HETU_TRUTH = "200889-970L"
+# scan_0001.jpg: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
+# rule-passing readings (the first is right, none clear) and whose municipality is unproven.
+UNSURE_HETU = "scan_0001.jpg"
+UNSURE_HETU_TRUTH = "230489-9910"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 
 

@@ -1,20 +1,20 @@
-"""Read a registered page's zones: text fields in a few OCR calls per page, and checkboxes."""
+"""Read a registered page's zones: hand-printed fields by the ICR under each kind's rules, and checkboxes."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
 from intake.models import FieldValue
-from intake.ocr import OcrEngine, read_stacked
+from intake.places import find_municipality, postal_area
 from intake.routing.checkboxes import read_marks
-from intake.routing.icr import FieldReading, read_comb
+from intake.routing.icr import FieldReading, decode, is_municipality, read_zone
+from intake.routing.icr.rules import hetu_birth_date
 from intake.routing.templates import FieldKind, Zone
-from intake.routing.validators import validate
 from intake.units import px_per_mm
 
 log = logging.getLogger(__name__)
@@ -24,27 +24,10 @@ _DARK = 140
 _EMPTY_INK = 0.002  # a zone with less ink than this (after removing rules) holds nothing
 _UNREAD = (FieldKind.CHECKBOX, FieldKind.SIGNATURE)
 CHECKED_KINDS = frozenset({FieldKind.HETU, FieldKind.YTUNNUS, FieldKind.IBAN})  # carry a check character
-
-
-@dataclass(frozen=True)
-class Setup:
-    """How Tesseract reads one group of kinds: a page segmentation mode and a whitelist."""
-
-    psm: int
-    whitelist: str | None
-
-
-# One Tesseract call per group and page (each call costs a process start and a model
-# load): a whitelist keeps digit fields from turning a handwritten 6 into 'b' or 'G'.
-# Whitelists hold no space: pytesseract splits its config string on whitespace.
-_DIGITS = Setup(psm=6, whitelist="0123456789.,-+/")
-_CODES = Setup(psm=6, whitelist="0123456789-+ABCDEFHJKLMNPRSTUVWXYFI")
-_TEXT = Setup(psm=6, whitelist=None)
-SETUPS: Mapping[FieldKind, Setup] = {
-    FieldKind.POSTAL: _DIGITS, FieldKind.DATE: _DIGITS, FieldKind.AMOUNT: _DIGITS,
-    FieldKind.PHONE: _DIGITS, FieldKind.YTUNNUS: _DIGITS,
-    FieldKind.HETU: _CODES, FieldKind.IBAN: _CODES,
-}  # fmt: skip
+_RULED_KINDS = CHECKED_KINDS | {FieldKind.DATE, FieldKind.POSTAL, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.EMAIL}
+_CONTENDER = 0.2  # a half of an agreeing pair must hold this much of its own field's readings
+# Which birth date a henkilötunnus on the same page vouches for.
+BIRTH_DATES = ("birth_date",)
 
 
 def _crop(warped: np.ndarray, zone: Zone, dpi: int, inset_mm: float) -> np.ndarray:
@@ -56,7 +39,7 @@ def _crop(warped: np.ndarray, zone: Zone, dpi: int, inset_mm: float) -> np.ndarr
 
 
 def _remove_rules(crop: np.ndarray) -> np.ndarray:
-    """Erase long printed lines (comb separators, writing lines) that OCR reads as 'I'."""
+    """Erase long printed lines (comb separators, writing lines) before judging whether a zone holds ink."""
     ink = (crop < _DARK).astype(np.uint8)
     h, w = ink.shape
     lines = np.zeros_like(ink)
@@ -71,88 +54,114 @@ def _remove_rules(crop: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-class StackedReader:
-    """The default reader: zones stacked into one sheet per setup, one OCR call each."""
-
-    def __init__(self, engine: OcrEngine, /) -> None:
-        self.engine = engine
-
-    def __call__(self, crops: Sequence[tuple[Zone, np.ndarray]], /) -> dict[str, tuple[str, float]]:
-        groups: dict[Setup, list[tuple[Zone, np.ndarray]]] = {}
-        for zone, crop in crops:
-            groups.setdefault(SETUPS.get(zone.kind, _TEXT), []).append((zone, crop))
-        found = {}
-        for setup, members in groups.items():
-            found.update(self._read(members, setup))
-        return found
-
-    def _read(self, crops: Sequence[tuple[Zone, np.ndarray]], setup: Setup) -> dict[str, tuple[str, float]]:
-        words = read_stacked(self.engine, [crop for _, crop in crops], psm=setup.psm, whitelist=setup.whitelist)
-        found = {}
-        for (zone, _), mine in zip(crops, words, strict=True):
-            mine.sort(key=lambda w: (w.line, w.left))
-            raw = " ".join(w.text for w in mine)
-            if raw.strip():
-                found[zone.name] = (raw, sum(w.conf for w in mine) / len(mine) / 100)
-        return found
-
-
 def _has_ink(crop: np.ndarray) -> bool:
     return crop.size > 0 and float((crop < _DARK).mean()) >= _EMPTY_INK
 
 
-def read_fields(warped: np.ndarray, zones: Sequence[Zone], *, dpi: int, engine: OcrEngine) -> dict[str, FieldValue]:
-    """Read every text zone of a page, then validate by kind.
+def read_fields(warped: np.ndarray, zones: Sequence[Zone], *, dpi: int) -> dict[str, FieldValue]:
+    """Read every written text zone of a page with the hand-print reader, then prove what can be proven.
 
-    Comb fields (one box per character) are read box by box by the hand-print reader,
-    which accepts a value only when one reading that passes the field's rules clearly
-    wins; every other zone goes to Tesseract. Zones without ink are not read at all.
+    Each kind's rules choose among the recogniser's readings; ``valid`` is True only for a
+    clear reading that a rule or a second field confirms (see ``prove``). Zones without ink
+    are not read at all.
     """
-    result: dict[str, FieldValue] = {}
-    crops = []
+    readings: dict[str, tuple[Zone, FieldReading]] = {}
     for zone in zones:
-        if zone.kind in _UNREAD:
+        if zone.kind in _UNREAD or not _has_ink(_remove_rules(_crop(warped, zone, dpi, _INSET_MM))):
             continue
-        crop = _remove_rules(_crop(warped, zone, dpi, _INSET_MM))
-        if not _has_ink(crop):
+        reading = read_zone(warped, zone, dpi=dpi)
+        if reading.value is not None or reading.raw:
+            readings[zone.name] = (zone, reading)
+    return prove(readings)
+
+
+def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValue]:
+    """Field values with ``valid`` True only where proven: a clear reading and a rule or a second field.
+
+    - henkilötunnus, Y-tunnus, IBAN: their check character is the rule;
+    - postal code and municipality: the postal code's municipality (Posti) is the one written;
+    - a birth date: the henkilötunnus on the page carries the same date.
+    Anything else that is well read stays None ("not provable"); a reading that fails its
+    kind's rules is False. What is not proven keeps its candidates for the advisor; an
+    unproven henkilötunnus has no value at all, only candidates (at the desk).
+    """
+    readings = dict(readings)
+    proven = _places_agree(readings) | _birth_dates_agree(readings)
+    proven |= {name for name, (zone, r) in readings.items() if r.clear and zone.kind in CHECKED_KINDS}
+    result = {}
+    for name, (zone, reading) in readings.items():
+        if name in proven:
+            result[name] = FieldValue(reading.value, reading.confidence, True, raw=reading.raw)
             continue
-        if zone.cells:
-            result[zone.name] = _from_comb(read_comb(warped, zone, dpi=dpi))
-        else:
-            crops.append((zone, crop))
-    raw = StackedReader(engine)(crops) if crops else {}
-    for zone, _ in crops:
-        if zone.name not in raw:
-            continue
-        text, confidence = raw[zone.name]
-        value, well_formed = validate(zone.kind, text)
-        if well_formed is False:
-            confidence = min(confidence, 0.5)
-        result[zone.name] = FieldValue(
-            value=value, confidence=confidence, valid=_proven(zone.kind, well_formed), raw=text
-        )
+        value = reading.value if reading.value is not None else (reading.raw.replace("?", "") or None)
+        valid: bool | None = None
+        if reading.value is None and zone.kind in _RULED_KINDS:
+            valid = False  # as read, it breaks the kind's rules: a person must look
+        if zone.kind == FieldKind.HETU:
+            value = None  # an unproven reading may be another person's valid code: only candidates
+        candidates = tuple(text for text, _ in reading.candidates[:3])
+        result[name] = FieldValue(value, reading.confidence, valid, raw=reading.raw, candidates=candidates)
     return result
 
 
-def _proven(kind: FieldKind, well_formed: bool | None) -> bool | None:
-    """``valid`` is True only where the kind's own check proves the value.
+def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
+    """Postal code and municipality pairs (``x_postal_code`` with ``x_municipality``) that confirm each other.
 
-    A date, postal code or phone number that is well formed may still be misread (on the
-    dev corpus, 6 of 88 well-formed Tesseract readings with confidence >= 0.9 were wrong):
-    those stay None, "not provable". Check characters (henkilötunnus, Y-tunnus, IBAN)
-    are what make True mean "right".
+    The pair is read as one: among the two fields' candidates, the pairs whose postal code
+    lies in the written municipality (Posti's table) compete, and the best must hold
+    PAIR_POSTERIOR of them, each half being a real contender of its own field
+    (``_contender``). The winning pair replaces the fields' readings: the rule chose it
+    among what was read, as the check character does for a henkilötunnus.
     """
-    if well_formed is False:
-        return False
-    return True if well_formed and kind in CHECKED_KINDS else None
+    agreed = set()
+    for name, (zone, postal) in list(readings.items()):
+        prefix = name.removesuffix("postal_code")
+        pair = readings.get(f"{prefix}municipality")
+        if zone.kind != FieldKind.POSTAL or pair is None or not is_municipality(pair[0]):
+            continue
+        joint = [
+            (code, place, p * q)
+            for code, p in postal.candidates
+            for place, q in pair[1].candidates
+            if _same_place(code, place)
+        ]
+        if not joint:
+            continue
+        total = sum(w for _, _, w in joint)
+        code, place, weight = max(joint, key=lambda item: item[2])
+        contender = _contender(postal, code) and _contender(pair[1], place)
+        if contender and weight / total >= decode.PAIR_POSTERIOR:
+            readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
+            readings[f"{prefix}municipality"] = (
+                pair[0],
+                replace(pair[1], value=place, confidence=weight / total, clear=True),
+            )
+            agreed |= {name, f"{prefix}municipality"}
+    return agreed
 
 
-def _from_comb(reading: FieldReading) -> FieldValue:
-    """An accepted comb reading is valid by construction; otherwise no value, only candidates."""
-    candidates = tuple(text for text, _ in reading.candidates[:3])
-    if reading.value is not None:
-        return FieldValue(reading.value, reading.confidence, True, raw=reading.raw, candidates=candidates)
-    return FieldValue(None, reading.confidence, None, raw=reading.raw, candidates=candidates)
+def _contender(reading: FieldReading, value: str) -> bool:
+    """A reading of its own field in its own right: a real share of it, no character a long shot."""
+    share = dict(reading.candidates).get(value, 0.0)
+    return share >= _CONTENDER and value in reading.sound
+
+
+def _same_place(code: str, name: str) -> bool:
+    area, written = postal_area(code), find_municipality(name)
+    return area is not None and written is not None and area.municipality.code == written.code
+
+
+def _birth_dates_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
+    hetu = readings.get("hetu")
+    if hetu is None or not hetu[1].clear or hetu[1].value is None:
+        return set()
+    born = hetu_birth_date(hetu[1].value)
+    agreed = set()
+    for name in BIRTH_DATES:
+        date = readings.get(name)
+        if born and date and date[1].clear and date[1].value == born.strftime("%d.%m.%Y"):
+            agreed.add(name)
+    return agreed
 
 
 def read_checkboxes(

@@ -94,7 +94,7 @@ def recognise(page: CleanPage, templates: tuple[Template, ...], *, engine: OcrEn
     warped = registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
     zones = template.zones_on(identity.page)
     result.checkboxes = read_checkboxes(warped, zones, dpi=FIELD_DPI)
-    result.fields = read_fields(warped, zones, dpi=FIELD_DPI, engine=engine)
+    result.fields = read_fields(warped, zones, dpi=FIELD_DPI)
     result.crops = field_crops(warped, zones, dpi=FIELD_DPI)
     result.seconds["fields"] = time.perf_counter() - started
     return result

@@ -1,1 +1,1 @@
-"""Training and measuring the hand-print character model: python -m tools.icr.train | evaluate | corpus."""
+"""Training and measuring the hand-print character model: python -m tools.icr.train | evaluate | corpus | loss."""

@@ -1,4 +1,7 @@
-"""Comb-field crops from the dev corpus through intake's real path, cached for the ICR tools."""
+"""Field crops from the dev corpus through intake's real path (capture, registration), cached for the ICR tools.
+
+.venv/bin/python -m tools.icr.corpus            # writes /work/icr-cache/fields.npz
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,15 @@ import numpy as np
 
 from intake import capture
 from intake.config import CaptureConfig
-from intake.ocr import Tesseract
 from intake.routing import align as registration
 from intake.routing.icr.comb import zone_crop
 from intake.routing.recognise import FIELD_DPI
-from intake.routing.templates import load_templates
+from intake.routing.templates import FieldKind, load_templates
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
+CACHE = Path("/work/icr-cache")
+_UNREAD = (FieldKind.CHECKBOX, FieldKind.SIGNATURE)
 
 
 def warped_page(path: Path, page_number: int, form_id: str, template_page: int) -> np.ndarray | None:
@@ -26,7 +31,7 @@ def warped_page(path: Path, page_number: int, form_id: str, template_page: int) 
     config = CaptureConfig()
     source = capture.inspect(path, config)
     image, dpi = capture.load_page(source, page_number, config)
-    page = capture.clean(image, dpi, number=page_number, config=config, engine=Tesseract())
+    page = capture.clean(image, dpi, number=page_number, config=config)
     template = next(t for t in load_templates() if t.id == form_id)
     best = None
     for turn in (0, 180):  # recognition turns a page capture left upside down
@@ -39,34 +44,43 @@ def warped_page(path: Path, page_number: int, form_id: str, template_page: int) 
     return registration.warp_to_template(best[1], page.dpi, best[0], FIELD_DPI)
 
 
-def _one(job: tuple[str, int, dict, str]) -> list[dict]:
-    path, _page_number, document, kind = job
+def _one(job: tuple[str, dict]) -> list[dict]:
+    """Every read zone of one document, written or not, with what truth.json says was written."""
+    path, document = job
     template = next(t for t in load_templates() if t.id == document["form_id"])
-    zones = [z for z in template.zones if z.cells and z.kind == kind and z.name in document["values"]]
     out = []
-    for zone in zones:
-        warped = warped_page(Path(path), document["pages"][zone.page - 1], template.id, zone.page)
+    for page in sorted({z.page for z in template.zones}):
+        if page > len(document["pages"]):
+            continue
+        warped = warped_page(Path(path), document["pages"][page - 1], template.id, page)
         if warped is None:
             continue
-        out.append({"file": Path(path).name, "form_id": template.id, "zone": zone.name, "hand": document.get("hand"),
-                    "value": document["values"][zone.name], "crop": zone_crop(warped, zone, FIELD_DPI),
-                    "box": zone.box[2:], "cells": zone.cells})  # fmt: skip
+        for zone in template.zones:
+            if zone.page != page or zone.kind in _UNREAD:
+                continue
+            out.append({"file": Path(path).name, "form_id": template.id, "zone": zone.name, "kind": str(zone.kind),
+                        "hand": document.get("hand"), "value": document.get("values", {}).get(zone.name, ""),
+                        "crop": zone_crop(warped, zone, FIELD_DPI), "box": zone.box[2:],
+                        "cells": zone.cells})  # fmt: skip
     return out
 
 
-def jobs(corpus: Path, kind: str = "hetu") -> list[tuple[str, int, dict, str]]:
+def jobs(corpus: Path) -> list[tuple[str, dict]]:
     truth = json.loads((corpus / "truth.json").read_text())
-    return [(str(corpus / e["file"]), 0, d, kind) for e in truth for d in e["documents"] if d.get("form_id")]
+    return [(str(corpus / e["file"]), d) for e in truth for d in e["documents"] if d.get("form_id")]
 
 
-def collect(corpus: Path, workers: int = 2) -> list[dict]:
-    with ProcessPoolExecutor(workers) as pool:
-        return [s for found in pool.map(_one, jobs(corpus)) for s in found]
+def load(cache: Path = CACHE / "fields.npz") -> list[dict]:
+    """The cached crops, building them first (a few minutes of both cores) when missing."""
+    if not cache.is_file():
+        main_to(cache)
+    return list(np.load(cache, allow_pickle=True)["samples"])
 
 
-def main_to(out: Path, corpus: Path = ROOT.parent / "shared" / "corpus" / "dev") -> None:
+def main_to(out: Path, corpus: Path = CORPUS) -> None:
     started = time.perf_counter()
-    samples = collect(corpus)
+    with ProcessPoolExecutor(2) as pool:
+        samples = [s for found in pool.map(_one, jobs(corpus)) for s in found]
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, samples=np.array(samples, dtype=object))
     print(f"{len(samples)} crops in {time.perf_counter() - started:.0f} s -> {out}")
@@ -74,8 +88,8 @@ def main_to(out: Path, corpus: Path = ROOT.parent / "shared" / "corpus" / "dev")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
-    parser.add_argument("--out", type=Path, default=ROOT / "var" / "icr" / "hetu_crops.npz")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--out", type=Path, default=CACHE / "fields.npz")
     args = parser.parse_args()
     main_to(args.out, args.corpus)
 

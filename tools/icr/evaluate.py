@@ -1,130 +1,117 @@
-"""Measure the ICR: per-box accuracy and accepted henkilötunnus on the dev corpus (held out), or
-on synthetic codes written in fonts held out of training (--synthetic, to set the thresholds).
+"""Measure the hand-print reader per field kind: exact, accepted (valid), accepted but wrong.
 
-    .venv/bin/python -m tools.icr.evaluate                 # dev corpus, through intake's real path
-    .venv-train/bin/python -m tools.icr.evaluate --synthetic 2000
+    .venv/bin/python -m tools.icr.evaluate                  # dev corpus (crops cached by tools/icr/corpus.py)
+    .venv/bin/python -m tools.icr.evaluate --synthetic 300  # fields written in fonts held out of training
+
+Both go through intake's own path from a zone's crop: cutting, the model, each kind's
+rules and the proof (``intake.routing.fields.prove``). The dev corpus is written in fonts
+kept out of training; the synthetic fields in the HELD_OUT fonts of tools/icr/glyphs.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import random
+import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
-from intake.routing.icr import (
-    CellReader,
-    decode,
-    read_hetu,
-    split_comb,
-)
-from intake.routing.validators import HETU_CHECK, hetu
-
-ROOT = Path(__file__).resolve().parents[2]  # the repository
+from intake.bench import _normal
+from intake.routing.fields import prove
+from intake.routing.icr import CellReader, decode, read_crop
+from intake.routing.icr.model import MODEL
+from intake.routing.templates import Zone, load_templates
+from intake.routing.validators import validate
+from tools.icr import corpus
 
 
-def _summary(rows: list[dict], label: str) -> None:
-    n = len(rows)
-    cells = sum(r["cells_ok"] for r in rows)
-    fit = sum(r["cells_fit"] for r in rows)
-    total = sum(r["cells"] for r in rows)
-    raw = sum(r["raw"] == r["truth"] for r in rows)
-    accepted = [r for r in rows if r["value"] is not None]
-    wrong = [r for r in accepted if r["value"] != r["truth"]]
-    top = sum(bool(r["candidates"]) and r["candidates"][0][0] == r["truth"] for r in rows)
-    print(f"{label}: {n} fields; boxes {cells}/{total} = {cells / max(total, 1):.3f} "
-          f"({fit / max(total, 1):.3f} within each position's characters); raw exact {raw}/{n}; "
-          f"best valid candidate right {top}/{n}; accepted {len(accepted)}/{n} = {len(accepted) / max(n, 1):.3f}; "
-          f"wrong among accepted {len(wrong)}")  # fmt: skip
+def _zones() -> dict[tuple[str, str], Zone]:
+    return {(t.id, z.name): z for t in load_templates() for z in t.zones}
 
 
-def _row(truth: str, readings, classes, extra: dict) -> dict:
-    got = read_hetu(readings, classes)
-    ok = sum(r.best == t for r, t in zip(readings, truth, strict=False))
-    # What the decoder sees: each box's best character among those its position allows.
-    allowed = [*decode.HETU_ALLOWED, "".join(dict.fromkeys("0123456789ABCDEFHJKLMNPRSTUVWXY"))]
-    index = {c: i for i, c in enumerate(classes)}
-    fit = sum(
-        max(chars, key=lambda c: r.probabilities[index[c]]) == t
-        for r, t, chars in zip(readings, truth, allowed, strict=False)
-    )
-    return {
-        "truth": truth, "raw": got.raw, "value": got.value, "confidence": got.confidence,
-        "candidates": got.candidates, "reason": got.reason, "cells_ok": ok, "cells_fit": fit,
-        "cells": len(truth), **extra,
-    }  # fmt: skip
+def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, collections.Counter]:
+    """Per kind: filled fields, exact values, marked valid, marked valid but wrong."""
+    zones = _zones()
+    table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for samples in documents:
+        readings = {}
+        for s in samples:
+            zone = zones[(s["form_id"], s["zone"])]
+            readings[zone.name] = (zone, read_crop(s["crop"], zone, dpi=300, reader=reader))
+        values = prove(readings)
+        for s in samples:
+            if not s["value"]:
+                continue
+            kind = "municipality" if s["zone"].endswith("municipality") else s["kind"]
+            got = values.get(s["zone"])
+            wanted = _normal(validate(s["kind"], s["value"])[0], s["kind"])
+            right = bool(got and _normal(got.value, s["kind"]) == wanted)
+            # An unproven henkilötunnus has no value: what the advisor sees first is its best candidate.
+            first = right or bool(got and got.candidates and _normal(got.candidates[0], s["kind"]) == wanted)
+            row = table[kind]
+            valid = bool(got and got.valid)
+            counts = {"n": 1, "exact": int(right), "first": int(first), "valid": int(valid),
+                      "wrong": int(valid and not right)}  # fmt: skip
+            row.update(counts)
+            if kind in ("postal", "municipality"):
+                table["postal+municipality"].update(counts)
+    return table
 
 
-def corpus(cache: Path, verbose: bool) -> None:
-    if not cache.is_file():
-        import tools.icr.corpus as icr_corpus
-
-        icr_corpus.main_to(cache)
-    samples = np.load(cache, allow_pickle=True)["samples"]
-    reader = CellReader()
-    rows = []
-    for s in samples:
-        comb = split_comb(s["crop"], s["cells"], tuple(s["box"]), 300)
-        rows.append(_row(s["value"], reader.read(comb.cells), reader.classes, {"hand": s["hand"], "file": s["file"]}))
-    _summary(rows, "dev corpus")
-    for hand in sorted({r["hand"] for r in rows}):
-        _summary([r for r in rows if r["hand"] == hand], f"  hand {hand}")
-    for r in rows:
-        if verbose or (r["value"] is not None and r["value"] != r["truth"]):
-            print(f"  {r['file']:16} {r['hand']:6} truth {r['truth']} raw {r['raw']} -> {r['value']} "
-                  f"({r['confidence']:.3f}; {r['reason']}) {r['candidates'][:3]}")  # fmt: skip
+def print_table(table: dict[str, collections.Counter], title: str) -> None:
+    print(f"\n{title}\n")
+    print("| kind | fields | exact | value or first candidate right | accepted (valid) | accepted but wrong |")
+    print("|---|---|---|---|---|---|")
+    total: collections.Counter = collections.Counter()
+    for kind, row in sorted(table.items()):
+        if kind != "postal+municipality":
+            total.update(row)
+        print(_row(kind, row))
+    print(_row("**all**", total))
 
 
-def _random_hetu(rng: random.Random) -> str:
-    while True:
-        d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(0, 99)
-        sign = rng.choice("-" * 6 + "+ABCDEFUVWXY")
-        body = f"{d:02d}{m:02d}{y:02d}"
-        z = f"{rng.randint(2, 999):03d}"
-        value = body + sign + z + HETU_CHECK[int(body + z) % 31]
-        if hetu(value)[1]:
-            return value
+def _row(kind: str, r: collections.Counter) -> str:
+    n = max(r["n"], 1)
+    return (f"| {kind} | {r['n']} | {r['exact']} ({100 * r['exact'] / n:.0f} %) | "
+            f"{r['first']} ({100 * r['first'] / n:.0f} %) | "
+            f"{r['valid']} ({100 * r['valid'] / n:.0f} %) | {r['wrong']} |")  # fmt: skip
 
 
-def synthetic(count: int, seed: int) -> None:
-    import train_icr
+def sweep(args: argparse.Namespace, reader: CellReader) -> None:
+    """Accepted and wrong among accepted at several thresholds: where ACCEPT_POSTERIOR comes from."""
+    from tools.icr import synthetic
 
-    rng, nrng = random.Random(seed), np.random.default_rng(seed)
-    held = [p for p in train_icr.fonts() if p.stem in train_icr.HELD_OUT]
-    glyphs = {p.stem: train_icr.render(p) for p in held}
-    reader = CellReader()
-    rows = []
-    for _ in range(count):
-        font = rng.choice(sorted(glyphs))
-        truth = _random_hetu(rng)
-        if any(c not in glyphs[font] for c in truth):
-            continue
-        cells = [train_icr.augment(glyphs[font][c], nrng) for c in truth]
-        rows.append(_row(truth, reader.read(cells), reader.classes, {"hand": font, "file": "synthetic"}))
-    _summary(
-        rows, f"synthetic, held-out fonts (accept at posterior >= {decode.ACCEPT_POSTERIOR}, box >= {decode.MIN_CELL})"
-    )
-    for threshold in (0.9, 0.95, 0.98, 0.99, 0.995, 0.999):
-        acc = [r for r in rows if r["candidates"] and r["confidence"] >= threshold]
-        wrong = sum(r["candidates"][0][0] != r["truth"] for r in acc)
-        print(f"  posterior >= {threshold}: accepted {len(acc)}/{len(rows)}, wrong {wrong}")
-    counts = collections.Counter(r["hand"] for r in rows)
-    print("  fonts:", dict(counts))
+    forms = synthetic.documents(args.synthetic, args.seed) if args.synthetic else corpus_documents()
+    for threshold in args.accept:
+        decode.ACCEPT_POSTERIOR = decode.PAIR_POSTERIOR = threshold
+        table = score(forms, reader)
+        accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
+        wrong = {k: r["wrong"] for k, r in table.items() if r["wrong"] and k != "postal+municipality"}
+        print(f"ACCEPT_POSTERIOR {threshold}: accepted {accepted}, wrong {sum(wrong.values())} {wrong}")
+
+
+def corpus_documents() -> list[list[dict]]:
+    samples = corpus.load()
+    return [list(group) for _, group in itertools.groupby(samples, key=lambda s: (s["file"], s["form_id"]))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "icr" / "hetu_crops.npz")
-    parser.add_argument("--synthetic", type=int, default=0, help="this many synthetic codes instead of the corpus")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--synthetic", type=int, default=0, help="this many synthetic forms instead of the corpus")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--accept", type=float, nargs="*", help="measure at these ACCEPT_POSTERIOR values instead")
     args = parser.parse_args()
+    reader = CellReader(args.model)
+    if args.accept:
+        sweep(args, reader)
+        return
     if args.synthetic:
-        synthetic(args.synthetic, args.seed)
+        from tools.icr import synthetic
+
+        print_table(score(synthetic.documents(args.synthetic, args.seed), reader), "synthetic, held-out fonts")
     else:
-        corpus(args.cache, args.verbose)
+        print_table(score(corpus_documents(), reader), "dev corpus (hands held out of training)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Hand-printed character recognition (ICR) for comb fields: boxes → characters → rule-checked value."""
+"""Hand-printed character recognition (ICR): a zone's writing → characters → a value under the kind's rules."""
 
 from __future__ import annotations
 
@@ -6,15 +6,33 @@ from functools import cache
 
 import numpy as np
 
+from intake.routing.icr import rules
 from intake.routing.icr.comb import Comb, split_comb, zone_crop
-from intake.routing.icr.decode import FieldReading, read_hetu
+from intake.routing.icr.decode import FieldReading, Slot, slots
+from intake.routing.icr.line import Glyph, split_lines
 from intake.routing.icr.model import CellReader, CellReading, IcrModelError
 from intake.routing.templates import FieldKind, Zone
+from intake.units import px_per_mm
 
 __all__ = [
-    "CellReader", "CellReading", "Comb", "FieldReading", "IcrModelError",
-    "read_comb", "read_hetu", "split_comb", "zone_crop",
+    "CellReader", "CellReading", "Comb", "FieldReading", "Glyph", "IcrModelError",
+    "read_crop", "read_glyphs", "read_zone", "split_comb", "split_lines", "zone_crop",
 ]  # fmt: skip
+
+_SINGLE_LINE = {
+    FieldKind.POSTAL: rules.read_postal,
+    FieldKind.DATE: rules.read_date,
+    FieldKind.PHONE: rules.read_phone,
+    FieldKind.AMOUNT: rules.read_amount,
+    FieldKind.YTUNNUS: rules.read_ytunnus,
+    FieldKind.IBAN: rules.read_iban,
+    FieldKind.EMAIL: rules.read_email,
+}
+
+
+_JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
+_JOIN_ROUNDS = 3
+_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height
 
 
 @cache
@@ -22,18 +40,101 @@ def _reader() -> CellReader:
     return CellReader()
 
 
-def read_comb(warped: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | None = None) -> FieldReading:
-    """Read a comb zone (``zone.cells`` set) of a page warped into template pixels at ``dpi``.
+def is_municipality(zone: Zone) -> bool:
+    """Templates keep the municipality a text field; its name says what it holds."""
+    return zone.kind == FieldKind.TEXT and zone.name.endswith("municipality")
 
-    Henkilötunnus zones are decoded under the hetu rules; for any other kind the boxes'
-    best characters come back as ``raw`` with no value accepted.
+
+def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = True) -> tuple[list[Glyph], list[Slot]]:
+    """The model's alternatives for each glyph (marks keep their own reading).
+
+    Some hands draw a letter in strokes that do not touch (an N as three lines): two narrow
+    neighbours are read as one character when the model is surer of the pair than of either.
     """
-    if not zone.cells:
-        raise ValueError(f"zone {zone.name!r} is not a comb field")
+    found = _slots(glyphs, reader, capitals)
+    heights = [g.image.shape[0] for g in glyphs if g.mark is None]
+    height = float(np.median(heights)) if heights else 0.0
+    for _round in range(_JOIN_ROUNDS):  # a letter in three strokes takes two rounds
+        pairs = {
+            k: glyphs[k].joined(glyphs[k + 1])
+            for k in range(len(glyphs) - 1)
+            if _joinable(glyphs[k], glyphs[k + 1], height)
+        }
+        if not pairs:
+            break
+        read = dict(zip(pairs, _slots(list(pairs.values()), reader, capitals), strict=True))
+        out_glyphs, out_found, k = [], [], 0
+        while k < len(glyphs):
+            joined = read.get(k)
+            if joined and max(joined.values()) > max(max(found[k].values()), max(found[k + 1].values())) + _JOIN_MARGIN:
+                out_glyphs.append(pairs[k])
+                out_found.append(joined)
+                k += 2
+                continue
+            out_glyphs.append(glyphs[k])
+            out_found.append(found[k])
+            k += 1
+        if len(out_glyphs) == len(glyphs):
+            break
+        glyphs, found = out_glyphs, out_found
+    return glyphs, found
+
+
+def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
+    """Two neighbours narrow enough together to be one character, with no space or mark between."""
+    return not (a.mark or b.mark or b.space_before) and max(a.right, b.right) - min(a.left, b.left) <= 0.9 * height
+
+
+def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
+    """A box holding only a short flat stroke holds a hyphen: scaled up to the model's size a
+    dash is just a bar, and the model spreads it over - + and E; its shape says it plainly."""
+    ys, xs = np.nonzero(image < 255)
+    if not ys.size:
+        return slot
+    height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
+    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > 1.5 * height else slot
+
+
+def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:
+    readings = reader.read([g.image for g in glyphs])
+    found = slots(readings, reader.classes, capitals=capitals)
+    return [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, found, strict=True)]
+
+
+def read_zone(warped: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | None = None) -> FieldReading:
+    """Read a zone's hand-printing from a page warped into template pixels at ``dpi``."""
+    return read_crop(zone_crop(warped, zone, dpi), zone, dpi=dpi, reader=reader)
+
+
+def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | None = None) -> FieldReading:
+    """Read a zone from its crop (``zone_crop``: the box with MARGIN_MM around it)."""
     reader = reader or _reader()
-    comb = split_comb(zone_crop(warped, zone, dpi), zone.cells, (zone.box[2], zone.box[3]), dpi)
-    cells = reader.read(comb.cells)
-    if zone.kind == FieldKind.HETU and zone.cells == 11:
-        return read_hetu(cells, reader.classes)
-    raw = "".join(cell.best or "?" for cell in cells)
-    return FieldReading(None, 0.0, (), raw, f"no rules for {zone.kind} comb fields")
+    if zone.cells:
+        comb = split_comb(crop, zone.cells, (zone.box[2], zone.box[3]), dpi)
+        cells = reader.read(comb.cells)
+        boxes = [
+            {} if cell.blank else _dash(image, s, zone.box[3] * px_per_mm(dpi))
+            for image, cell, s in zip(comb.cells, cells, slots(cells, reader.classes), strict=True)
+        ]
+        if zone.kind == FieldKind.HETU:
+            return rules.read_hetu(boxes)
+        glyphs = [Glyph(image, 0, 0, False) for image, box in zip(comb.cells, boxes, strict=True) if box]
+        return _by_kind(zone, [(glyphs, [b for b in boxes if b])])
+    lines = split_lines(crop, (zone.box[2], zone.box[3]), dpi)
+    capitals = zone.kind != FieldKind.EMAIL
+    return _by_kind(zone, [read_glyphs(line, reader, capitals=capitals) for line in lines])
+
+
+def _by_kind(zone: Zone, lines: list[tuple[list[Glyph], list[Slot]]]) -> FieldReading:
+    if not lines:
+        return FieldReading(None, 0.0, (), "", "nothing written")
+    if zone.kind in (FieldKind.TEXT, FieldKind.MULTILINE) and not is_municipality(zone):
+        return rules.read_text(lines)
+    glyphs = [g for line, _ in lines for g in line]
+    found = [s for _, line_slots in lines for s in line_slots]
+    if is_municipality(zone):
+        return rules.read_municipality(glyphs, found)
+    if zone.kind == FieldKind.HETU:
+        return rules.read_hetu([s for g, s in zip(glyphs, found, strict=True) if g.mark is None])
+    read = _SINGLE_LINE.get(zone.kind)
+    return read(glyphs, found) if read else rules.read_text(lines)

@@ -13,7 +13,6 @@ from intake.units import MM_PER_INCH
 
 MARGIN_MM = 2.5  # read a little around the zone: registration can be a millimetre or more off
 _RULE_SHARE = 0.6  # a column that is dark over this share of the box height is a printed separator
-_CELL_INSET_MM = 0.45  # keep clear of the separators' own width when cutting a cell
 _ABOVE_MM = 1.5  # people write across the box's rules: take some of the paper above ...
 _BELOW_MM = 2.5  # ... and more below, where descending strokes go
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
@@ -119,29 +118,48 @@ def split_comb(
     )
     found = _line_positions(opened.sum(axis=0), band.shape[0] * 0.3)
     separators, exact = _fit_separators(found, cells, width / cells, margin_mm * scale)
-    inset = max(1, round(_CELL_INSET_MM * scale))
-    images = [
-        _cell(crop[:, left + inset : right - inset + 1], top, bottom, rules, level, scale)
-        for left, right in itertools.pairwise(separators)
-    ]
+    pitch = round(width / cells)
+    images = []
+    for left, right in itertools.pairwise(separators):
+        # Take half a box more on each side: a character is kept whole by where its ink lies,
+        # and strokes of the neighbours that reach over the separator are left out.
+        x0, x1 = max(0, left - pitch // 2), min(crop.shape[1], right + pitch // 2 + 1)
+        images.append(_cell(crop[:, x0:x1], top, bottom, rules, level, scale, (left - x0, right - x0)))
     return Comb(images, separators, exact)
 
 
 def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
-    """Remove rows [start, end) of a printed rule, except under or over a written stroke."""
+    """Remove rows [start, end) of a printed rule, except where a written stroke crosses it."""
     a, b = max(0, start - 1), min(ink.shape[0], end + 1)
     above = ink[max(0, a - 2) : a].any(axis=0) if a > 0 else np.zeros(ink.shape[1], bool)
     below = ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool)
-    ink[a:b, ~(above | below)] = False
+    # A stroke that only sits on the rule (an 0 on the bottom line) keeps none of it: the
+    # rule's piece under it would read as a tail (0 → Q).
+    ink[a:b, ~(above & below)] = False
+
+
+def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
+    """Remove a printed separator's columns, except where a written stroke crosses it."""
+    a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
+    left = ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool)
+    right = ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool)
+    ink[~(left & right), a:b] = False
 
 
 def _cell(
-    strip: np.ndarray, top: int, bottom: int, rules: list[tuple[int, int]], level: float, scale: float
+    strip: np.ndarray,
+    top: int,
+    bottom: int,
+    rules: list[tuple[int, int]],
+    level: float,
+    scale: float,
+    box: tuple[int, int],
 ) -> np.ndarray:
-    """One box's character, white elsewhere: the printed rules and the label above removed.
+    """One box's character, white elsewhere: the printed rules, the label above and the neighbours removed.
 
-    The strip reaches past the box because hand-printed characters often cross its rules;
-    ink that lies wholly above the box (the printed label) is dropped.
+    The strip reaches past the box on every side because hand-printed characters often cross
+    its rules; ink that lies wholly above the box (the printed label) is dropped, and so is
+    ink whose middle lies in a neighbouring box (``box``: this box's separators in the strip).
     """
     y0 = max(0, top - round(_ABOVE_MM * scale))
     y1 = min(strip.shape[0], bottom + round(_BELOW_MM * scale) + 1)
@@ -150,8 +168,20 @@ def _cell(
     for start, end in rules:
         if end > y0 and start < y1:
             _erase_rule(ink, start - y0, end - y0)
-    _count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    half = max(1, round(_RULE_HALF_MM * scale))
+    for x in box:
+        _erase_separator(ink, x, half)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     below_top = labels[top - y0 + round(_RULE_HALF_MM * scale) + 1 :, :]
-    keep = np.isin(labels, np.unique(below_top[below_top > 0]))
+    inside = np.zeros(count, bool)
+    for i in range(1, count):
+        x, _y, w, _h, _a = stats[i]
+        inside[i] = box[0] < x + w / 2 < box[1]
+    keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
-    return np.where(keep, grey, np.uint8(255))
+    # Back to the box's own width (or the character's, if wider): blank and speck tests
+    # downstream are relative to the image's size.
+    cols = np.flatnonzero(keep.any(axis=0))
+    x0 = min(box[0], int(cols[0])) if cols.size else box[0]
+    x1 = max(box[1], int(cols[-1]) + 1) if cols.size else box[1]
+    return np.where(keep, grey, np.uint8(255))[:, x0:x1]

@@ -1,0 +1,227 @@
+"""Cut a free hand-printed field (a box without comb separators) into characters.
+
+The zone's printed box, writing lines and label are removed first; strokes that cross them
+are kept. What is left is grouped into glyphs left to right: pieces that overlap across (the
+dots of Ä and i, the parts of a hollow letter) make one glyph, wide gaps make spaces, and
+small marks (. , -) are told apart by their size and height on the line, not by the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from intake.routing.icr.comb import MARGIN_MM, ink_threshold
+from intake.units import px_per_mm
+
+_LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
+_EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
+_LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
+_DUST = 0.05  # a component smaller than this share of the median glyph's area is dust
+_MARK = 0.45  # a glyph lower than this share of the line's letter height is a mark (. , -)
+_DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
+_SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
+_SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One written character: its image (paper 255, only its own ink) and where it sits."""
+
+    image: np.ndarray
+    left: int
+    right: int
+    space_before: bool
+    mark: str | None = None  # ".", "," or "-" when told by shape; None: for the model
+    top: int = 0  # where ``image``'s first row lies on the crop
+
+    def joined(self, other: Glyph) -> Glyph:
+        """This glyph and the next one as one character (a letter drawn in separate strokes)."""
+        top = min(self.top, other.top)
+        bottom = max(self.top + self.image.shape[0], other.top + other.image.shape[0])
+        x0 = min(self.left, other.left) - 2
+        canvas = np.full((bottom - top, max(self.right, other.right) + 2 - x0), 255, np.uint8)
+        for g in (self, other):
+            y, x = g.top - top, g.left - 2 - x0
+            h, w = g.image.shape
+            region = canvas[y : y + h, max(0, x) : x + w]
+            np.minimum(region, g.image[:, max(0, -x) : max(0, -x) + region.shape[1]], out=region)
+        return Glyph(canvas, min(self.left, other.left), max(self.right, other.right), self.space_before, None, top)
+
+
+def _printed_lines(ink: np.ndarray, box: tuple[int, int, int, int], scale: float) -> np.ndarray:
+    """Pixels of the printed box and writing lines: long straight runs."""
+    x0, y0, x1, y1 = box
+    horizontal = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (round(_LONG_MM * scale), 1))
+    )
+    vertical = np.zeros_like(ink)
+    tall = max(3, round((y1 - y0) * 0.6))
+    column = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, tall)))
+    edge = round(_EDGE_MM * scale)
+    for a, b in ((x0 - edge, x0 + edge), (x1 - edge, x1 + edge)):
+        vertical[:, max(0, a) : b] = column[:, max(0, a) : b]
+    return np.maximum(horizontal, vertical)
+
+
+def _vertical(lines: np.ndarray) -> np.ndarray:
+    """The vertical ones among the printed line pixels."""
+    return cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((9, 1), np.uint8))
+
+
+def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Ink without the printed lines, except where a written stroke crosses one."""
+    # The blurred edges of a printed line are not part of the long run: grow it across.
+    # Arrays here are 0/1 uint8: minimum is "and", maximum is "or".
+    upright = _vertical(lines)
+    grown = np.maximum(cv2.dilate(lines - upright, np.ones((7, 3), np.uint8)),
+                       cv2.dilate(upright, np.ones((3, 7), np.uint8)))  # fmt: skip
+    rest = np.minimum(ink, 1 - grown)
+    # A stroke crossing a line has ink just above and below it (or left and right).
+    reach = 4
+    up = cv2.dilate(rest, np.ones((reach, 1), np.uint8), anchor=(0, reach - 1))
+    down = cv2.dilate(rest, np.ones((reach, 1), np.uint8), anchor=(0, 0))
+    vertical_cross = cv2.dilate(np.minimum(up, down), np.ones((reach, 1), np.uint8))
+    left = cv2.dilate(rest, np.ones((1, reach), np.uint8), anchor=(reach - 1, 0))
+    right = cv2.dilate(rest, np.ones((1, reach), np.uint8), anchor=(0, 0))
+    crossing = np.maximum(vertical_cross, np.minimum(left, right))
+    return np.maximum(rest, np.minimum(np.minimum(ink, grown), crossing))
+
+
+def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.ndarray:
+    """A mask of the hand-written ink in a zone crop (``zone_crop``, MARGIN_MM around the box)."""
+    scale = px_per_mm(dpi)
+    m = round(MARGIN_MM * scale)
+    box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))
+    ink = (crop < ink_threshold(crop)).astype(np.uint8)
+    ink = _remove_lines(ink, _printed_lines(ink, box, scale))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    label_line = box[1] + _LABEL_MM * scale
+    inside = [box[0] <= x + w / 2 <= box[2] and y < box[3] + scale for x, y, w, h, _ in stats]  # not a neighbour's
+    low = [i for i in range(1, count) if inside[i] and stats[i][1] + stats[i][3] > label_line]
+    keep = np.zeros(count, bool)
+    keep[low] = True
+    for i in range(1, count):
+        if inside[i] and not keep[i] and _diacritic(stats[i], [stats[j] for j in low], scale):
+            keep[i] = True
+    return keep[labels]
+
+
+def _diacritic(part: np.ndarray, letters: list[np.ndarray], scale: float) -> bool:
+    """A small piece right above a written letter (the dots of Ä and Ö, the ring of Å), not the label."""
+    x, y, w, h, _ = part
+    if h > 1.2 * scale:
+        return False
+    for lx, ly, lw, _lh, _ in letters:
+        if ly - (y + h) < 1.0 * scale and y < ly and min(x + w, lx + lw) - max(x, lx) > 0.5 * w:
+            return True
+    return False
+
+
+def _components(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """(left, top, right, bottom, area) of each connected piece of ink, left to right."""
+    # Bridge one- and two-pixel breaks: faint or hollow letters fall apart when thresholded.
+    joined = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    found = [(x, y, x + w, y + h, a) for x, y, w, h, a in stats[1:count]]
+    return sorted(found)
+
+
+def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
+    """Pieces whose spans across overlap belong to one glyph (Ä's dots, i's dot, broken strokes).
+
+    A small piece down at the baseline is a full stop or a comma of its own: no capital or
+    digit has a loose piece there, and a dot tucked under the 4 of "04." is still a dot.
+    """
+    height = float(np.percentile([p[3] - p[1] for p in parts], 75))
+    base = float(np.median([p[3] for p in parts if p[3] - p[1] > _MARK * height]))
+    groups: list[list[int]] = []
+    spans: list[tuple[int, int]] = []
+    loose = False
+    for i, (x0, y0, x1, y1, _a) in enumerate(parts):
+        dot = max(y1 - y0, x1 - x0) <= _DOT * height
+        low = dot and (y0 + y1) / 2 > base - 0.3 * height
+        if spans and not low and not loose:
+            a, b = spans[-1]
+            overlap = min(b, x1) - max(a, x0)
+            if overlap > 0.45 * min(b - a, x1 - x0) or (x1 <= b):
+                groups[-1].append(i)
+                spans[-1] = (a, max(b, x1))
+                continue
+        groups.append([i])
+        spans.append((x0, x1))
+        loose = low
+    return groups
+
+
+def _mark(top: int, bottom: int, width: int, base: float, height: float) -> str | None:
+    """A small glyph by where it sits on the line: a dot, a comma or a hyphen."""
+    if bottom - top > _MARK * height:
+        return None
+    middle = (top + bottom) / 2
+    if middle > base - 0.3 * height:
+        return "," if bottom > base + 0.12 * height and (bottom - top) > 1.3 * width else "."
+    return "-" if width > 1.3 * (bottom - top) else "."
+
+
+def split_line(grey: np.ndarray, mask: np.ndarray) -> list[Glyph]:
+    """The glyphs of one line of writing, left to right (``mask``: its written ink)."""
+    parts = _components(mask)
+    if not parts:
+        return []
+    areas = np.array([p[4] for p in parts])
+    big = areas >= _DUST * float(np.median(areas[areas >= np.percentile(areas, 50)]))
+    parts = [p for p, keep in zip(parts, big, strict=True) if keep]
+    groups = _group(parts)
+    boxes = [
+        (min(parts[i][0] for i in g), min(parts[i][1] for i in g), max(parts[i][2] for i in g),
+         max(parts[i][3] for i in g)) for g in groups
+    ]  # fmt: skip
+    heights = np.array([b[3] - b[1] for b in boxes], float)
+    height = float(np.percentile(heights, 75))
+    base = float(np.median([b[3] for b, h in zip(boxes, heights, strict=True) if h > _MARK * height]))
+    gaps = [b[0] - a[2] for a, b in itertools.pairwise(boxes)]
+    usual = float(np.median(gaps)) if gaps else 0.0
+    glyphs = []
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        gap = gaps[k - 1] if k else 0
+        space = k > 0 and gap > _SPACE * height and gap > _SPACE_GAPS * max(usual, 1.0)
+        own = np.zeros_like(mask)
+        for i in groups[k]:
+            a, t, b, bt, _ = parts[i]
+            own[t:bt, a:b] = True
+        own &= mask
+        image = np.where(own, grey, np.uint8(255))[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2]
+        glyphs.append(Glyph(image, x0, x1, space, _mark(y0, y1, x1 - x0, base, height), max(0, y0 - 2)))
+    return glyphs
+
+
+def split_lines(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> list[list[Glyph]]:
+    """Every line of writing in a zone crop, top to bottom, each cut into glyphs."""
+    mask = written_ink(crop, box_mm, dpi)
+    rows = mask.sum(axis=1)
+    if not rows.any():
+        return []
+    scale = px_per_mm(dpi)
+    lines: list[tuple[int, int]] = []
+    inked = np.flatnonzero(rows > 0)
+    start = prev = int(inked[0])
+    for y in inked[1:]:
+        if y - prev > round(1.2 * scale):  # an empty band between two lines of writing
+            lines.append((start, prev + 1))
+            start = int(y)
+        prev = int(y)
+    lines.append((start, prev + 1))
+    out = []
+    for top, bottom in lines:
+        if bottom - top < 1.2 * scale:  # a speck between lines
+            continue
+        band = np.zeros_like(mask)
+        band[top:bottom] = mask[top:bottom]
+        glyphs = split_line(crop, band)
+        if glyphs:
+            out.append(glyphs)
+    return out

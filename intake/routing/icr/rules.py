@@ -1,0 +1,273 @@
+"""Each field kind's rules over the recogniser's alternatives: what may be written where, and what is valid.
+
+A reading becomes a field's value only when the recogniser offered each of its characters;
+the rules (calendar, existing postal code, municipality list, check characters, phone
+formats, e-mail structure) choose among those readings and never add to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from stdnum import iban as stdnum_iban
+from stdnum.fi import hetu as stdnum_hetu
+from stdnum.fi import ytunnus as stdnum_ytunnus
+
+from intake.places import all_municipalities, postal_area
+from intake.routing.icr.decode import DIGITS, LETTERS, FieldReading, Slot, beam, decide, decode, raw_text
+from intake.routing.icr.line import Glyph
+from intake.routing.validators import HETU_CENTURY, HETU_CHECK, amount
+
+HETU_SIGNS = "".join(HETU_CENTURY)
+HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
+EARLIEST_YEAR = 1900  # dates on these forms: births, moves, periods, signatures
+LATEST_YEARS_AHEAD = 10
+_MARKS = ".,-"
+_MIXED = 15.0  # log-odds by which a mixed letters-and-digits word must beat a pure one
+_EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
+_EMAIL_CHARS = LETTERS[:26] + DIGITS + "._-@+"
+_PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
+_EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
+
+
+def _hetu_date_ok(text: str) -> bool:
+    try:
+        dt.date(HETU_CENTURY[text[6]] + int(text[4:6]), int(text[2:4]), int(text[0:2]))
+    except ValueError:
+        return False
+    return True
+
+
+def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
+    """Henkilötunnus from its 11 boxes: date, century sign and check character must all hold."""
+    if len(boxes) != 11:
+        return FieldReading(None, 0.0, (), raw_text(boxes), f"a henkilötunnus has 11 characters, got {len(boxes)}")
+    if any(not box for box in boxes):
+        return FieldReading(None, 0.0, (), raw_text(boxes), "a box is empty")
+    scored, best = [], -math.inf
+    for score, head in beam(boxes[:10], HETU_ALLOWED):
+        tail = max(boxes[10].values())
+        best = max(best, score + math.log(max(tail, 1e-6)))
+        if not _hetu_date_ok(head):
+            continue
+        value = head + HETU_CHECK[int(head[:6] + head[7:10]) % 31]
+        if stdnum_hetu.is_valid(value, allow_temporary=True):
+            scored.append((score + math.log(max(boxes[10].get(value[10], 0.0), 1e-6)), value))
+
+    def weakest(text: str) -> float:
+        return min(box.get(c, 0.0) for box, c in zip(boxes, text, strict=True))
+
+    return decide(scored, weakest, raw=raw_text(boxes), best_score=best)
+
+
+def hetu_birth_date(value: str) -> dt.date | None:
+    """The date of birth a valid henkilötunnus carries."""
+    try:
+        return dt.date(HETU_CENTURY[value[6]] + int(value[4:6]), int(value[2:4]), int(value[0:2]))
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def _solid(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> list[Slot]:
+    """The characters that are not marks (. , -) or spaces: codes read as one run of characters."""
+    return [slot for glyph, slot in zip(glyphs, slots, strict=True) if glyph.mark is None and _best(slot) != "-"]
+
+
+def _best(slot: Slot) -> str:
+    return max(slot, key=lambda c: slot[c]) if slot else "?"
+
+
+def _no_dots(glyphs: Sequence[Glyph], reading: FieldReading) -> FieldReading:
+    """A code holds no full stops: one seen means a character fell apart when cut, so a clear
+    reading of what is left is not clear at all (a 3 whose lower bow came off reads as 2)."""
+    if any(g.mark in (".", ",") for g in glyphs):
+        reason = "a dot where the code has none: a character may be cut"
+        return replace(reading, clear=False, sound=frozenset(), reason=reason)
+    return reading
+
+
+def read_postal(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """Five digits that Posti has as a postal code."""
+    return _no_dots(glyphs, decode(_solid(glyphs, slots), [DIGITS] * 5, lambda text: postal_area(text) is not None))
+
+
+def read_ytunnus(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """Business ID: seven digits, a hyphen, the mod 11 check digit."""
+    reading = decode(
+        _solid(glyphs, slots),
+        [DIGITS] * 8,
+        lambda text: stdnum_ytunnus.is_valid(f"{text[:7]}-{text[7]}"),
+        show=lambda text: f"{text[:7]}-{text[7]}",
+    )
+    return _no_dots(glyphs, reading)
+
+
+def read_iban(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """A Finnish IBAN: FI, two check digits, 14 digits; mod 97 must hold."""
+    reading = decode(
+        _solid(glyphs, slots),
+        ["F", "I", *[DIGITS] * 16],
+        stdnum_iban.is_valid,
+        show=lambda text: stdnum_iban.format(text),
+    )
+    return _no_dots(glyphs, reading)
+
+
+def _date_ok(day: str, month: str, year: str) -> bool:
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return EARLIEST_YEAR <= date.year <= dt.date.today().year + LATEST_YEARS_AHEAD
+
+
+def _groups(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> list[list[Slot]]:
+    """Runs of characters split at marks and spaces (the parts of a date: day, month, year)."""
+    groups: list[list[Slot]] = [[]]
+    for glyph, slot in zip(glyphs, slots, strict=True):
+        if glyph.mark is not None:
+            groups.append([])
+            continue
+        if glyph.space_before and groups[-1]:
+            groups.append([])
+        groups[-1].append(slot)
+    return [g for g in groups if g]
+
+
+def read_date(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """A calendar date D.M.YYYY in a plausible range, written with dots (or as DDMMYYYY)."""
+    groups = _groups(glyphs, slots)
+    lengths = [len(g) for g in groups]
+    if len(groups) == 3 and lengths[0] in (1, 2) and lengths[1] in (1, 2) and lengths[2] == 4:
+        d, m = lengths[0], lengths[1]
+    elif sum(lengths) == 8:  # DDMMYYYY, or a dot that was not seen
+        d, m = 2, 2
+    else:
+        return FieldReading(None, 0.0, (), raw_text(slots), f"not a date: groups of {lengths}")
+    flat = [slot for group in groups for slot in group]
+
+    def parts(text: str) -> tuple[str, str, str]:
+        return text[:d], text[d : d + m], text[d + m :]
+
+    def show(text: str) -> str:
+        day, month, year = parts(text)
+        return f"{int(day):02d}.{int(month):02d}.{year}"
+
+    return decode(flat, [DIGITS] * len(flat), lambda text: _date_ok(*parts(text)), show=show)
+
+
+def read_phone(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """A Finnish phone number (0… or +358…) or an international one (+…), spaced as written."""
+    kept = [(g, s) for g, s in zip(glyphs, slots, strict=True) if g.mark is None]
+    allowed = ["+" + DIGITS if i == 0 else DIGITS for i in range(len(kept))]
+    spaces = [i for i, (g, _) in enumerate(kept) if g.space_before and i]
+
+    def show(text: str) -> str:
+        return "".join((" " if i in spaces else "") + c for i, c in enumerate(text))
+
+    return _no_dots(glyphs, decode([s for _, s in kept], allowed, lambda text: bool(_PHONE.match(text)), show=show))
+
+
+def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """A sum in euros: digits, and cents after a comma or a dot."""
+    allowed = [_MARKS if g.mark else DIGITS for g in glyphs]
+    marked = [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, slots, strict=True)]
+
+    def valid(text: str) -> bool:
+        return bool(re.fullmatch(r"\d+([.,]\d{1,2})?", text))
+
+    return decode(marked, allowed, valid, show=lambda text: amount(text)[0] or text)
+
+
+def read_email(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """An e-mail address: one @, a domain with a dot; lower case."""
+    allowed = [_MARKS if g.mark else _EMAIL_CHARS for g in glyphs]
+    # Addresses are names: a written O, I or S is far likelier a letter than 0, 1 or 5.
+    marked = [
+        {g.mark: 1.0} if g.mark else {c: p * (_EMAIL_DIGIT_PRIOR if c in DIGITS else 1.0) for c, p in s.items()}
+        for g, s in zip(glyphs, slots, strict=True)
+    ]
+    return decode(marked, allowed, lambda text: bool(_EMAIL.match(text)), show=str.lower)
+
+
+def _word(slots: Sequence[Slot]) -> str:
+    """A word's best reading: all letters, all digits, or mixed only when the writing clearly says so.
+
+    Hand-printed O and 0, I and 1, S and 5 look alike; a word is rarely mixed (a street is
+    ASEMATIE 14, not A5EMATIE), so the likelier of letters-only and digits-only wins unless
+    the mixed reading is far more probable.
+    """
+
+    def best(chars: str) -> tuple[float, str]:
+        picks = [max(chars, key=slot.__getitem__) for slot in ({c: s.get(c, 0.0) for c in chars} for s in slots)]
+        return sum(math.log(max(s.get(c, 0.0), 1e-6)) for s, c in zip(slots, picks, strict=True)), "".join(picks)
+
+    mixed = best(LETTERS + DIGITS + "-+")
+    pure = max(best(LETTERS + "-"), best(DIGITS + "-+"))
+    return mixed[1] if mixed[0] > pure[0] + _MIXED else pure[1]
+
+
+def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
+    """Free text in block capitals: each word's best reading, spaces where the writer left them."""
+    words: list[str] = []
+    confidence = 1.0
+    for glyphs, slots in lines:
+        run: list[Slot] = []
+        for k, (glyph, slot) in enumerate(zip(glyphs, slots, strict=True)):
+            if glyph.space_before and run:
+                words.append(_word(run))
+                run = []
+            if glyph.mark not in (".", ","):  # dots in a name or street are specks, not writing
+                run.append(slot)
+                confidence = min(confidence, max(slot.values(), default=0.0))
+            if k == len(glyphs) - 1 and run:
+                words.append(_word(run))
+    value = " ".join(words)
+    return FieldReading(value or None, confidence, (), value, "free text: no rule to check it against")
+
+
+def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
+    """A municipality's name, Finnish or Swedish, chosen from the list by the characters read.
+
+    A name has no digits, and a hand-printed 0 or 1 is the same drawing as O or I: their
+    share goes to the letter.
+    """
+    chars = [(g, _as_letters(s)) for g, s in zip(glyphs, slots, strict=True)]
+    slots = [s for _, s in chars]
+    scored = []
+    for name in _names():
+        letters = name.replace(" ", "")
+        if len(letters) != len(chars):
+            continue
+        score = 0.0
+        for (glyph, slot), c in zip(chars, letters, strict=True):
+            p = 1.0 if glyph.mark == c else (0.0 if glyph.mark else slot.get(c, 0.0))
+            score += math.log(max(p, 1e-6))
+        scored.append((score, name))
+    raw = raw_text(slots)
+    best = sum(math.log(max(max(s.values()), 1e-6)) for s in slots if s)
+
+    def weakest(name: str) -> float:
+        letters = name.replace(" ", "")
+        return min((1.0 if g.mark == c else s.get(c, 0.0)) for (g, s), c in zip(chars, letters, strict=True))
+
+    reading = decide(scored, weakest, raw=raw, best_score=best)
+    if reading.value is None:  # not a name on the list: what was read, for a person to check
+        return FieldReading(read_text([(glyphs, slots)]).value, 0.0, reading.candidates, raw, reading.reason)
+    return reading
+
+
+def _as_letters(slot: Slot) -> Slot:
+    folded = dict(slot)
+    for digit, letter in (("0", "O"), ("1", "I")):
+        folded[letter] = folded.get(letter, 0.0) + folded.pop(digit, 0.0)
+    return folded
+
+
+def _names() -> list[str]:
+    names = {n.upper() for m in all_municipalities() for n in m.names()}
+    return sorted(names)

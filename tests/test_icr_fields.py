@@ -1,0 +1,216 @@
+"""ICR of free boxed fields: each kind's rules over the alternatives, the proof, and real corpus scans."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intake.capture import clean, inspect, load_page
+from intake.config import CaptureConfig
+from intake.routing import align as registration
+from intake.routing.fields import prove, read_fields
+from intake.routing.icr import CellReader, FieldReading, read_glyphs, rules, split_lines, zone_crop
+from intake.routing.icr.line import Glyph
+from intake.routing.recognise import FIELD_DPI
+from intake.routing.templates import FieldKind, Zone, load_templates
+from intake.routing.validators import validate
+
+CONFIG = CaptureConfig()
+BLANK = np.full((4, 4), 255, np.uint8)
+
+
+def _glyphs(text: str) -> list[Glyph]:
+    """Glyphs as the line cutter gives them: spaces flag the next glyph, . , - are marks."""
+    out, space = [], False
+    for char in text:
+        if char == " ":
+            space = True
+            continue
+        out.append(Glyph(BLANK, 0, 0, space, char if char in ".,-" else None))
+        space = False
+    return out
+
+
+def _slots(text: str, p: float = 0.98, confusions: dict[int, dict[str, float]] | None = None) -> list[dict]:
+    """Alternatives for each non-space character; ``confusions`` replaces some positions' alternatives."""
+    chars = [c for c in text if c != " "]
+    found = [{c: 1.0} if c in ".,-" else {c: p, "?": 1 - p} for c in chars]
+    for k, alternatives in (confusions or {}).items():
+        found[k] = alternatives
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "written", "value", "clear"),
+    [
+        ("postal", "00100", "00100", True),
+        ("postal", "00009", None, False),  # five digits, but no such postal code
+        ("date", "21.08.2026", "21.08.2026", True),
+        ("date", "5.1.2026", "05.01.2026", True),
+        ("date", "31.02.2026", None, False),  # not in the calendar
+        ("date", "01.01.1850", None, False),  # not a plausible year on these forms
+        ("ytunnus", "1352346-8", "1352346-8", True),
+        ("ytunnus", "1352346-7", None, False),
+        ("iban", "FI2112345600000785", "FI21 1234 5600 0007 85", True),
+        ("iban", "FI0797773068710605", None, False),  # mod 97 fails as written
+        ("phone", "044 597 4479", "044 597 4479", True),
+        ("phone", "+358 44 597 4479", "+358 44 597 4479", True),
+        ("phone", "44 597", None, False),
+        ("amount", "1635,09", "1635.09", True),
+        ("email", "VILLE.KORHONEN@ESIMERKKI.FI", "ville.korhonen@esimerkki.fi", True),
+        ("email", "VILLE.KORHONEN.ESIMERKKI.FI", None, False),  # no @
+    ],
+    ids=lambda v: str(v),
+)
+def test_each_kind_keeps_only_what_its_rules_allow(kind: str, written: str, value: str | None, clear: bool) -> None:
+    read = getattr(rules, f"read_{kind}")
+    glyphs = _glyphs(written)
+    got = read(glyphs, _slots(written))
+    assert got.value == value
+    assert got.clear is clear
+
+
+def test_rules_select_among_alternatives_never_invent() -> None:
+    """A box torn between 2 and 7: Posti has 28100 but no 78100, so the rules pick 28100; nothing else appears."""
+    written = "28100"
+    got = rules.read_postal(_glyphs(written), _slots(written, confusions={0: {"7": 0.6, "2": 0.4}}))
+    assert got.value == "28100"
+    assert {text for text, _ in got.candidates} == {"28100"}
+    unread = rules.read_postal(_glyphs(written), _slots(written, confusions={0: {"7": 1.0}}))
+    assert unread.value is None and not unread.candidates  # 2 was never offered for the first box
+
+
+def test_two_misread_digits_that_still_pass_the_check_are_not_clear() -> None:
+    """The notes' example: 1965668-3 and 7865668-3 both pass mod 11; a reading torn between them is not proof."""
+    written = "7865668-3"
+    torn = {0: {"7": 0.55, "1": 0.45}, 1: {"8": 0.55, "9": 0.45}}
+    got = rules.read_ytunnus(_glyphs(written), _slots(written, confusions=torn))
+    assert not got.clear
+    assert {"7865668-3", "1965668-3"} <= {text for text, _ in got.candidates}
+
+
+@pytest.mark.parametrize(
+    ("written", "value", "clear"),
+    [("PORI", "PORI", True), ("HELSINGFORS", "HELSINGFORS", True), ("PORJ", "PORI", True), ("XYZZY", "XYZZY", False)],
+    ids=["fi", "sv", "misread-letter", "not-a-municipality"],
+)
+def test_municipality_is_chosen_from_the_list_by_what_was_read(written: str, value: str, clear: bool) -> None:
+    confusions = {3: {"J": 0.6, "I": 0.4}} if written == "PORJ" else None
+    got = rules.read_municipality(_glyphs(written), _slots(written, confusions=confusions))
+    assert got.value == value and got.clear is clear
+
+
+def _zone(name: str, kind: FieldKind) -> Zone:
+    return Zone(name=name, kind=kind, page=1, box=(20.0, 20.0, 40.0, 7.5))
+
+
+def _clear(value: str) -> FieldReading:
+    return FieldReading(value, 0.999, ((value, 0.999),), value, "clear", clear=True, sound=frozenset({value}))
+
+
+@pytest.mark.parametrize(
+    ("postal", "municipality", "valid"),
+    [("28100", "PORI", True), ("28100", "BJÖRNEBORG", True), ("28100", "TURKU", None), ("00100", "PORI", None)],
+    ids=["agree", "agree-sv", "other-municipality", "other-code"],
+)
+def test_postal_code_and_municipality_prove_each_other(postal: str, municipality: str, valid: bool | None) -> None:
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear(postal)),
+        "municipality": (_zone("municipality", FieldKind.TEXT), _clear(municipality)),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is valid and values["municipality"].valid is valid
+
+
+def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
+    """28100 and 28130 are both Pori: the municipality cannot tell them apart."""
+    unclear = FieldReading(
+        "28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear", sound=frozenset({"28100", "28130"})
+    )
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear),
+        "municipality": (_zone("municipality", FieldKind.TEXT), _clear("PORI")),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is None and values["municipality"].valid is None
+    assert values["postal_code"].candidates == ("28100", "28130")
+
+
+@pytest.mark.parametrize(
+    ("postal", "written", "value", "valid"),
+    [
+        ((("20100", 0.6), ("28100", 0.4)), "PORI", "28100", True),  # only 28100 lies in Pori
+        ((("20100", 0.9), ("28100", 0.1)), "PORI", "20100", None),  # 28100 is no real contender
+    ],
+    ids=["municipality-decides", "long-shot-not-taken"],
+)
+def test_the_written_municipality_chooses_among_the_postal_codes_read(
+    postal: tuple, written: str, value: str, valid: bool | None
+) -> None:
+    sound = frozenset(code for code, _ in postal)
+    reading = FieldReading(postal[0][0], postal[0][1], postal, postal[0][0], "two contenders", sound=sound)
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), reading),
+        "municipality": (_zone("municipality", FieldKind.TEXT), _clear(written)),
+    }
+    values = prove(readings)
+    assert values["postal_code"].value == value and values["postal_code"].valid is valid
+
+
+@pytest.mark.parametrize(("birth", "valid"), [("01.05.1994", True), ("02.05.1994", None)], ids=["same", "other"])
+def test_birth_date_is_proven_by_the_henkilotunnus(birth: str, valid: bool | None) -> None:
+    readings = {
+        "hetu": (_zone("hetu", FieldKind.HETU), _clear("010594Y9032")),
+        "birth_date": (_zone("birth_date", FieldKind.DATE), _clear(birth)),
+    }
+    assert prove(readings)["birth_date"].valid is valid
+
+
+# --- real scans from the dev corpus ---------------------------------------------------------
+
+SCANS = ["scan_0000.tif", "scan_0001.jpg", "scan_0004.png", "scan_0007.pdf"]
+
+
+@cache
+def _page(corpus: Path, name: str, number: int, form_id: str, template_page: int) -> np.ndarray:
+    image, dpi = load_page(inspect(corpus / name, CONFIG), number, CONFIG)
+    page = clean(image, dpi, number=number, config=CONFIG)
+    template = next(t for t in load_templates() if t.id == form_id)
+    alignment = registration.align(registration.downscale(page.ocr_image, page.dpi), template.blank_path, template_page)
+    assert alignment is not None and alignment.layout_confidence > 0
+    return registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
+
+
+def test_lines_cut_into_as_many_characters_as_were_written(corpus: Path, truth: dict) -> None:
+    """Over four hands' scans, most single-line fields come out with the right number of characters."""
+    right = total = 0
+    for name in SCANS:
+        document = truth[name]["documents"][0]
+        template = next(t for t in load_templates() if t.id == document["form_id"])
+        warped = _page(corpus, name, document["pages"][0], template.id, 1)
+        for zone in template.zones_on(1):
+            written = document["values"].get(zone.name)
+            if not written or zone.cells or zone.kind == FieldKind.MULTILINE:
+                continue
+            lines = split_lines(zone_crop(warped, zone, FIELD_DPI), zone.box[2:], FIELD_DPI)
+            count = sum(len(read_glyphs(line, CellReader())[0]) for line in lines)
+            total += 1
+            right += count == len(written.replace(" ", ""))
+    assert total >= 20 and right >= 0.6 * total, f"{right} of {total} fields cut into the right count"
+
+
+@pytest.mark.parametrize("name", SCANS)
+def test_every_field_marked_valid_on_real_scans_is_right(corpus: Path, truth: dict, name: str) -> None:
+    document = truth[name]["documents"][0]
+    template = next(t for t in load_templates() if t.id == document["form_id"])
+    warped = _page(corpus, name, document["pages"][0], template.id, 1)
+    values = read_fields(warped, template.zones_on(1), dpi=FIELD_DPI)
+    assert values, "a filled form reads to some values"
+    kinds = {zone.name: zone.kind for zone in template.zones}
+    for field, got in values.items():
+        if got.valid:
+            written = validate(kinds[field], document["values"][field])[0] or ""
+            assert "".join((got.value or "").split()).upper() == "".join(written.split()).upper(), field
