@@ -176,5 +176,5 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], ExitCode], str], ...] 
     ("check", cmd_check, "Is every known form routable today? Shadowed rules, dated gaps, bad certificates."),
     ("explain", cmd_explain, "Each rule in order for each document of the scans: matched or not, why, and where."),
     ("test", cmd_test, "Run the administrator's table of expected routings like a test suite."),
-    ("replay", cmd_replay, "Decide documents since DATE again under new rules (the store, else the register).")
+    ("replay", cmd_replay, "Decide documents since DATE again under new rules (the store, else the register)."),
 )
