@@ -59,6 +59,7 @@ class Action(StrEnum):
     FAILED = "failed"
     CORRECTED = "corrected"  # an advisor changed a held document (code: what, e.g. 'pick:hetu', 'rotate')
     DISCARDED = "discarded"  # an advisor rejected a held document: it will not be sent
+    RULES = "rules"  # the routing rules changed: code "reloaded" or "rejected", file the rules file's sha256
 
 
 _FIELDS = ("seq", "time", "action", "who", "document", "package", "file", "pages", "form", "rule", "destination",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from intake import __version__
 from intake import config as configuration
 from intake.desk.commands import add_commands
-from intake.errors import ConfigError, ExitCode, IntakeError, UsageError
+from intake.errors import ConfigError, ExitCode, IntakeError, TemplateError, UsageError
 from intake.logs import setup_logging
 from intake.models import Document, Status
 from intake.names import shown
@@ -39,6 +39,7 @@ EPILOG = (
             (ExitCode.REJECTED, "some files rejected and quarantined (receive: messages rejected)"),
             (ExitCode.DELIVERY, "some messages not delivered yet (still in the outbox)"),
             (ExitCode.AUDIT, "audit log not writable, or its chain broken at the line named"),
+            (ExitCode.RULES, "rules check found a problem, or a rules test case failed"),
             (ExitCode.INTERRUPTED, "stopped by Ctrl-C (finished work is kept)"),
             (ExitCode.BROKEN_PIPE, "the reader of the output went away (e.g. | head)"),
         )
@@ -49,11 +50,8 @@ EPILOG = (
 
 def _load_config(args: argparse.Namespace, *, required: bool = True) -> configuration.Config:
     """The configuration named by --config or $INTAKE_CONFIG; commands that route or send need one."""
-    if required and args.config is None and not os.environ.get(configuration.ENV_VAR):
-        raise ConfigError(
-            f"no configuration given: pass --config FILE or set ${configuration.ENV_VAR} "
-            "(examples/intake.toml is a commented example)"
-        )
+    if required:
+        configuration.require(args.config)
     return configuration.load(args.config)
 
 
@@ -204,7 +202,8 @@ def cmd_config_check(args: argparse.Namespace) -> ExitCode:
     config = _load_config(args)
     _preflight(config)
     where = args.config or os.environ[configuration.ENV_VAR]
-    print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations)")
+    print(f"{where}: OK ({len(config.routing.rules)} rules, {len(config.destinations)} destinations, "
+          f"{len(config.agencies)} agencies, {len(config.authorities)} authorities)")  # fmt: skip
     return ExitCode.OK
 
 
@@ -220,7 +219,7 @@ def cmd_templates_check(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
-    from intake.routing.authoring import detect_template, write_template
+    from intake.routing.authoring import detect_template, existing_ids, write_template
 
     config = _load_config(args, required=args.out is None)
     folder = Path(args.out) if args.out else config.routing.templates
@@ -228,10 +227,16 @@ def cmd_templates_add(args: argparse.Namespace) -> ExitCode:
         raise ConfigError(
             'where should the template go? set [routing] templates = "FOLDER" in the configuration or pass --out'
         )
+    if args.authority not in config.authorities:
+        raise ConfigError(f"unknown authority {args.authority!r} (known: {', '.join(config.authorities)}; "
+                          "a new one goes in [authorities] of the configuration)")  # fmt: skip
     template = detect_template(
         Path(args.blank), authority=args.authority, code=args.code, language=args.language,
         form_id=args.id, title=args.title,
     )  # fmt: skip
+    if template.id in existing_ids(folder) and not args.replace:
+        raise TemplateError(f"a form with id {template.id!r} exists already: pass --replace to replace it, "
+                            "or --id to give the new form an id of its own")  # fmt: skip
     target = write_template(template, folder)
     print(f"{template.id}  {template.authority}  {template.code}  {template.language}  {template.title!r}  -> {target}")
     print(f"{'name':<32} {'kind':<10} {'page':>4}  box (x, y, w, h mm)   label")
@@ -367,11 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("blank", metavar="BLANK.pdf", help="the blank form")
     tadd.add_argument("--authority", required=True, help="authority code, e.g. KELA")
     tadd.add_argument("--code", required=True, help="the form's printed code, e.g. 'SV 8'")
-    tadd.add_argument("--language", choices=("fi", "sv"), default="fi")
+    tadd.add_argument("--language", choices=("fi", "sv"), help="default: detected from the printed text")
+    tadd.add_argument("--replace", action="store_true", help="replace an existing form with the same id")
     tadd.add_argument("--id", help="template id (default: from authority, code and language)")
     tadd.add_argument("--title", help="form title (default: the widest line of the printed header)")
     tadd.add_argument("--out", metavar="DIR", help="template folder (default: the configuration's [routing] templates)")
     tadd.set_defaults(handler=cmd_templates_add)
+    _rules_parser(sub)
     _add_receive(sub)
     audit = sub.add_parser("audit", help="Audit log commands.")
     audit_sub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -381,6 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
     averify.set_defaults(handler=cmd_audit_verify)
     add_commands(sub, add, _common)
     return parser
+
+
+def _rules_parser(sub: argparse._SubParsersAction) -> None:
+    from intake import rules_cli
+
+    rules = sub.add_parser("rules", help="Routing rules: check, explain, test and replay them before they go live.")
+    rules_sub = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, handler, help in rules_cli.COMMANDS:
+        command = rules_sub.add_parser(name, help=help, description=help, epilog=EPILOG,
+                                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        _common(command)
+        rules_cli.arguments(name, command)
+        command.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,14 +11,22 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from intake.config_routing import (
+    BUILTIN_AUTHORITIES,
+    ID,
+    Agency,
+    Authority,
+    Destination,
+    Rule,
+    TableError,
+    check_table,
+)
 from intake.errors import ConfigError
 from intake.ocr.engine import Tesseract
 
+__all__ = ["Agency", "Authority", "Config", "Destination", "Rule", "load"]
+
 ENV_VAR = "INTAKE_CONFIG"
-AUTHORITIES = (
-    "AVI", "DVV", "ELY", "MIGRI", "MML", "OIKEUSAPU",
-    "POLIISI", "RISE", "TE", "ULOSOTTO", "VERO", "KELA",
-)  # fmt: skip
 _M = TypeVar("_M", bound=BaseModel)
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
@@ -68,84 +76,15 @@ class OcrConfig(_Strict):
         return Tesseract(cmd=self.tesseract, languages=tuple(self.languages))
 
 
-class Rule(_Strict):
-    """A routing rule: when every given criterion matches, send to ``destination``."""
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    destination: str
-    authority: list[str] = Field(default_factory=list)
-    form: list[str] = Field(default_factory=list)
-    language: list[str] = Field(default_factory=list)
-    municipality: list[str] = Field(default_factory=list)
-    postal_code: list[str] = Field(default_factory=list, description="prefixes, e.g. '00' or '001'")
-
-    @model_validator(mode="after")
-    def _names_an_authority_or_form(self) -> Rule:
-        # A rule on language or place alone would send every agency's forms to one address.
-        if not self.authority and not self.form:
-            raise ValueError(f"rule {self.id!r} must name an authority or a form")
-        return self
-
-    @field_validator("authority", "form", "language", "municipality", "postal_code", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("authority")
-    @classmethod
-    def _known_authority(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if code not in AUTHORITIES:
-                raise ValueError(f"unknown authority {code!r} (known: {', '.join(AUTHORITIES)})")
-        return value
-
-    @field_validator("language")
-    @classmethod
-    def _known_language(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if code not in ("fi", "sv"):
-                raise ValueError(f"unknown language {code!r} (known: fi, sv)")
-        return value
-
-    @field_validator("postal_code")
-    @classmethod
-    def _postal_prefix(cls, value: list[str]) -> list[str]:
-        for prefix in value:
-            if not re.fullmatch(r"\d{1,5}", prefix):
-                raise ValueError(f"postal code prefix {prefix!r} is not 1-5 digits")
-        return value
-
-
 class RoutingConfig(_Strict):
     """Templates, the review threshold and the routing rules (first match wins)."""
 
     templates: Path | None = Field(None, description="extra template folder")
+    rules_file: Path | None = Field(None, description="authorities, agencies, destinations and rules, apart")
     review_threshold: float = Field(0.80, gt=0.5, le=1.0)  # doubtful pages score <= 0.5
     field_threshold: float = Field(0.60, ge=0.0, le=1.0)
+    duplicate_days: int = Field(14, ge=0, le=366, description="a rescan within this many days is held; 0: off")
     rules: list[Rule] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> RoutingConfig:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice")
-            seen.add(rule.id)
-        return self
-
-
-class Destination(_Strict):
-    """A receiving agency's registry address and S/MIME certificate."""
-
-    address: str
-    certificate: Path | None = Field(None, description="PEM certificate to encrypt to")
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if not _ADDRESS.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value
 
 
 class TlsMode(StrEnum):
@@ -252,7 +191,9 @@ class Config(_Strict):
     capture: CaptureConfig = CaptureConfig()
     ocr: OcrConfig = OcrConfig()
     routing: RoutingConfig = RoutingConfig()
-    destinations: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Destination] = {}
+    authorities: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]*$")], Authority] = BUILTIN_AUTHORITIES
+    agencies: dict[Annotated[str, Field(pattern=ID)], Agency] = {}
+    destinations: dict[Annotated[str, Field(pattern=ID)], Destination] = {}
     transport: TransportConfig = TransportConfig()
     watch: WatchConfig = WatchConfig()
     retention: RetentionConfig = RetentionConfig()
@@ -274,14 +215,15 @@ class Config(_Strict):
                 )
         return self
 
+    @field_validator("authorities", mode="before")
+    @classmethod
+    def _extend_builtin(cls, value: Any) -> Any:
+        # The twelve owners of the known forms are always there; a file adds (or renames).
+        return {**BUILTIN_AUTHORITIES, **value} if isinstance(value, dict) else value
+
     @model_validator(mode="after")
-    def _rules_name_destinations(self) -> Config:
-        for index, rule in enumerate(self.routing.rules):
-            if rule.destination not in self.destinations:
-                known = ", ".join(sorted(self.destinations)) or "none defined"
-                raise ValueError(
-                    f"routing.rules[{index}] ({rule.id}): unknown destination {rule.destination!r} (known: {known})"
-                )
+    def _sections_agree(self) -> Config:
+        check_table(self.authorities, self.agencies, self.destinations, self.routing.rules)
         return self
 
 
@@ -316,17 +258,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                     fix(section, key)
 
 
-def load(path: Path | str | None = None) -> Config:
-    """Read and validate the configuration; ``None`` means $INTAKE_CONFIG or defaults."""
-    if path is None:
-        env = os.environ.get(ENV_VAR)
-        if not env:
-            return Config()
-        path = env
-    path = Path(path)
-    data = _read_toml(path)
-    _resolve_paths(data, path.resolve().parent)
-    return _validated(Config, {**data, "source": path}, path)
+_TABLE = ("authorities", "agencies", "destinations")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -338,6 +270,83 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+
+
+def _merge_rules_file(data: dict[str, Any], base: Path, override: Path | None) -> Path | None:
+    """Put the rules file's sections where the configuration keeps them; its path, if any.
+
+    ``override`` (``--rules NEW.toml``) replaces the configured rules file, or the rules
+    written in the configuration itself.
+    """
+    routing = data.setdefault("routing", {})
+    named = routing.get("rules_file")
+    if override is None and not named:
+        return None
+    path = override.resolve() if override is not None else base / str(named)
+    table = _read_toml(path)
+    _resolve_paths(table, path.parent)
+    for key in _TABLE:
+        if key in table:
+            if key in data and override is None:
+                raise ConfigError(f"[{key}] is in both this file and the rules file {path}", file=str(base))
+            data[key] = table.pop(key)
+    if routing.get("rules") and override is None:
+        raise ConfigError(f"rules are in both this file and the rules file {path}", file=str(base), key="routing")
+    routing["rules"] = table.pop("rules", [])
+    routing["rules_file"] = str(path)
+    if table:
+        raise ConfigError(f"unknown section(s) {', '.join(sorted(table))} (known: rules, {', '.join(_TABLE)})",
+                          file=str(path))  # fmt: skip
+    return path
+
+
+def require(path: Path | str | None) -> None:
+    """Commands that route or send need a configuration: say so when none is given."""
+    if path is None and not os.environ.get(ENV_VAR):
+        raise ConfigError(
+            f"no configuration given: pass --config FILE or set ${ENV_VAR} "
+            "(examples/intake.toml is a commented example)"
+        )
+
+
+def load(path: Path | str | None = None, *, rules: Path | None = None) -> Config:
+    """Read and validate the configuration; ``None`` means $INTAKE_CONFIG or defaults.
+
+    ``rules`` is a rules file to use instead of the configured one (to try a new rule set).
+    """
+    if path is None:
+        path = os.environ.get(ENV_VAR) or None
+    if path is None:
+        data: dict[str, Any] = {}
+        base = Path.cwd()
+    else:
+        path = Path(path)
+        data = _read_toml(path)
+        base = path.resolve().parent
+        _resolve_paths(data, base)
+    rules_path = _merge_rules_file(data, base, rules)
+    try:
+        return Config.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        raise _config_error(exc, path, rules_path) from exc
+
+
+def _config_error(exc: ValidationError, path: Path | None, rules_path: Path | None) -> ConfigError:
+    """The first problem, named by file and key (in the rules file when it is one of its keys)."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or None
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, TableError):
+        key = cause.key
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    message = error["msg"].removeprefix("Value error, ")
+    where = str(path) if path else None
+    in_table = (key or message).startswith(("routing.rules", *_TABLE))
+    if rules_path is not None and in_table:
+        where = str(rules_path)
+        key = key.replace("routing.rules", "rules", 1) if key else None
+        message = message.replace("routing.rules", "rules", 1)
+    return ConfigError(f"{message}{more}", file=where, key=key)
 
 
 def _validated(model: type[_M], data: dict[str, Any], path: Path | None) -> _M:

@@ -13,6 +13,7 @@ from intake.config import Config, Destination
 from intake.durable import sha256_file
 from intake.errors import PackageError
 from intake.models import Document, Status
+from intake.register import Register
 from intake.routing.templates import load_templates
 from intake.transport import FlushReport, Outbox, Package, State, build_package, flush
 from intake.transport.trust import AgencyCertificates
@@ -24,12 +25,11 @@ log = logging.getLogger(__name__)
 
 
 def destination_of(document: Document, config: Config) -> Destination:
-    """The configured destination of a routed document's rule."""
-    rule_id = document.route.rule if document.route else None
-    for rule in config.routing.rules:
-        if rule.id == rule_id:
-            return config.destinations[rule.destination]
-    raise PackageError(f"document has no route to a configured rule ({rule_id!r})")
+    """The configured destination routing chose for a document."""
+    target = document.route.target if document.route else None
+    if target is not None and target in config.destinations:
+        return config.destinations[target]
+    raise PackageError(f"document has no route to a configured destination ({target!r})")
 
 
 class Dispatcher:
@@ -40,16 +40,21 @@ class Dispatcher:
     """
 
     def __init__(self, config: Config, *, keep_packages: bool = False) -> None:
-        self.config = config
         self.outbox = Outbox.for_config(config.transport)
         self.audit = AuditLog.for_config(config.transport)
+        self.register = Register(config.transport.spool)  # what was queued: rescans are held
+        self.reconfigure(config)
+        self.keep_packages = keep_packages
+        self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
+
+    def reconfigure(self, config: Config, /) -> None:
+        """New routing table (reloaded rules): destinations and their certificates from now on."""
+        self.config = config
         # Read afresh on every use: a certificate file replaced while 'intake watch' runs
         # is checked before anything is sealed for it, and queued items sealed for the old
         # one are stopped at send time.
         self.certificates = AgencyCertificates(config.destinations.values(),
                                                anchors=config.transport.smime.agency_trust)  # fmt: skip
-        self.keep_packages = keep_packages
-        self.packages: dict[str, Package] = {}  # by package id, with keep_packages (the demo checks them)
 
     def scanned(self, result: FileResult, /) -> None:
         """Record a processed file: scanned (or rejected), each document classified, held."""
@@ -72,13 +77,16 @@ class Dispatcher:
         self.audit.append(events)  # one fsync per file, not per entry
 
     def enqueue(self, document: Document, /) -> Package | None:
-        """Package ``document`` and queue it durably; on failure it is held for review.
+        """Package ``document`` and queue it durably; a possible rescan, or a failure, is held for review.
 
         A document queued before whose item failed is not queued twice: if the failure was
         its recipient's certificate changing, the item is rebuilt for the new certificate;
         otherwise the document says that it failed and how to retry.
         """
         rebuilt = False
+        now = dt.datetime.now(dt.UTC)
+        if self._held_as_rescan(document, now):
+            return None
         try:
             package = self._build(document)
             item = self.outbox.get(self.outbox.enqueue(package, package.recipient))
@@ -103,9 +111,25 @@ class Dispatcher:
                               pages=document.page_numbers, form=document.form_id,
                               rule=document.route.rule if document.route else None,
                               destination=package.recipient, code="rebuilt" if rebuilt else None)  # fmt: skip
+            try:
+                self.register.record(document, package.package_id, now=now)
+            except Exception:  # queued is queued: a register that cannot be written only loses a check
+                log.exception("package %s queued but not recorded in the register", package.package_id)
         if self.keep_packages:
             self.packages[package.package_id] = package
         return package
+
+    def _held_as_rescan(self, document: Document, now: dt.datetime) -> bool:
+        """Hold a rescan of a paper queued within ``duplicate_days`` (same form, person, nearly the same readings)."""
+        earlier = self.register.duplicate_of(document, days=self.config.routing.duplicate_days, now=now)
+        if earlier is None:
+            return False
+        document.status = Status.REVIEW
+        document.reason = (f"possible duplicate: the same form and person, nearly the same readings, "
+                           f"were queued as package {earlier.package_id} on {earlier.queued:%Y-%m-%d}")  # fmt: skip
+        self.audit.record(Action.HELD, file_sha256=document.source.sha256, pages=document.page_numbers,
+                          form=document.form_id, code="possible-duplicate")  # fmt: skip
+        return True
 
     def _build(self, document: Document) -> Package:
         """Check the destination's certificate now, then seal the package for exactly that one."""

@@ -59,6 +59,7 @@ class ExitCode(IntEnum):
     REJECTED = 11  # some files could not be processed and were quarantined
     DELIVERY = 12  # some messages could not be delivered yet (they stay in the outbox)
     AUDIT = 13  # the audit log cannot be written, or its chain is broken (the message names the line)
+    RULES = 14  # 'rules check' found a problem, or a 'rules test' case failed
     INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT); finished work is kept
     BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE), e.g. ``intake outbox | head``
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +33,12 @@ class SourceFile:
     size: int
     format: str  # "pdf", "tiff", "jpeg", "png"
     page_count: int
+    modified: dt.datetime | None = None  # the file's mtime: when the scanner wrote it
+
+    @property
+    def scan_date(self) -> dt.date:
+        """The day the paper was scanned (today when the file's time is unknown)."""
+        return (self.modified or dt.datetime.now()).date()
 
 
 @dataclass
@@ -109,8 +116,10 @@ class Route:
     """Where a document goes, and the rule that said so."""
 
     rule: str | None
-    destination: str | None
+    destination: str | None  # the registry address
     reason: str
+    target: str | None = None  # the [destinations] key
+    place: str | None = None  # code of the customer's municipality, when the route was decided by it
 
 
 @dataclass
@@ -133,6 +142,12 @@ class Document:
     route: Route | None = None
     package_id: str | None = None
     store_id: str | None = None  # the document's id in the store (random), for the desk and 'intake review'
+    scanned: dt.date | None = None  # the scan date that dated rules are decided by (None: the file's)
+    place_override: str | None = None  # the customer's municipality as the advisor gave it (proven by them)
+
+    @property
+    def scan_date(self) -> dt.date:
+        return self.scanned or self.source.scan_date
 
     @property
     def page_numbers(self) -> list[int]:
@@ -149,6 +164,7 @@ class Document:
             "authority": self.authority,
             "form": {"id": self.form_id, "code": self.code, "language": self.language},
             "confidence": round(self.confidence, 3),
+            "scanned": self.scan_date.isoformat(),
             "route": {
                 "rule": self.route.rule if self.route else None,
                 "destination": self.route.destination if self.route else None,

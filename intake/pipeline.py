@@ -144,6 +144,11 @@ class Pipeline:
         self._pool = _pool(config)
         self._broken = False
 
+    def reconfigure(self, config: Config) -> None:
+        """New rules (and templates) for the files from now on; pages in flight keep theirs."""
+        self.config = config
+        self.templates = load_templates(config.routing.templates)
+
     def __enter__(self) -> Pipeline:
         return self
 

@@ -72,7 +72,13 @@ def check_rules(config: Config) -> None:
     """Templates load, and every form a rule names is a known template."""
     from intake.routing.templates import load_templates
 
-    known = {template.id for template in load_templates(config.routing.templates)}
+    templates = load_templates(config.routing.templates)
+    for template in templates:
+        if template.authority not in config.authorities:
+            raise ConfigError(f"form {template.id} names authority {template.authority!r}, which the configuration "
+                              f"does not know (known: {', '.join(config.authorities)}): add it to [authorities]",
+                              file=str(config.source or ""), key="authorities")  # fmt: skip
+    known = {template.id for template in templates}
     for index, rule in enumerate(config.routing.rules):
         for form in rule.form:
             if form not in known:

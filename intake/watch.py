@@ -37,6 +37,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from intake import retention, spool
+from intake.audit import Action
 from intake.config import Config
 from intake.delivery import Dispatcher
 from intake.durable import fsync_dir, sha256_file, write_durably
@@ -44,6 +45,7 @@ from intake.errors import EnvironmentProblem, UnsafeFolder, UsageError
 from intake.folders import private_dir, private_file, sweep_temp
 from intake.models import Document, Status
 from intake.pipeline import FileResult, Pipeline
+from intake.reload import Record, Reloader
 from intake.spool import safe_suffix
 from intake.transport.outbox import Outbox
 
@@ -352,6 +354,30 @@ class _Daily:
             log.exception("retention failed; it runs again in a day")
 
 
+def _reload(rules: Reloader, pipeline: Pipeline, dispatcher: Dispatcher | None) -> None:
+    """A changed, valid rules file takes effect from the next file on; a broken one changes nothing."""
+    fresh = rules.poll()
+    if fresh is None:
+        return
+    pipeline.reconfigure(fresh)
+    if dispatcher is not None:
+        dispatcher.reconfigure(fresh)
+
+
+def audit_rules(dispatcher: Dispatcher | None) -> Record | None:
+    """Rules changes go into the audit log beside the documents they decide (code: reloaded or rejected)."""
+    if dispatcher is None:
+        return None
+    audit = dispatcher.audit
+
+    def record(event: str, details: dict[str, object]) -> None:
+        digest = details.get("sha256")
+        audit.record(Action.RULES, file_sha256=digest if isinstance(digest, str) and digest else None,
+                     code=event.removeprefix("rules-"))  # fmt: skip
+
+    return record
+
+
 def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interval: float,
           once: bool = False, send: bool = True, store: Store | None = None) -> Summary:  # fmt: skip
     """Run the hot folder until stopped (or, with ``once``, over what is there now)."""
@@ -363,11 +389,13 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
             watcher = Watcher(folder, pipeline, dispatcher=dispatcher,
                               temp_names_after_s=config.watch.temp_names_after_s, store=store)  # fmt: skip
             daily = _Daily(folder, config, dispatcher.outbox if dispatcher else None)
+            rules = Reloader(config, record=audit_rules(dispatcher))
             daily()
             watcher.handle(watcher.pending())
             watcher.poll()
             while not stop.requested:
                 stop.sleep(interval)
+                _reload(rules, pipeline, dispatcher)
                 watcher.handle(watcher.poll())
                 if send:  # also retries what a mail server deferred while the desk was quiet
                     watcher.flush()

@@ -15,6 +15,23 @@ SHARED = Path(os.environ.get("INTAKE_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "dev"
 
 
+EXAMPLES = ROOT / "examples"
+
+
+def copy_example_config(folder: Path, *, templates: Path | None = None) -> Path:
+    """The shipped example configuration and routing table in ``folder``, spool and PKI moved there too."""
+    text = (EXAMPLES / "intake.toml").read_text(encoding="utf-8")
+    text = text.replace('spool = "../var/spool"', f'spool = "{folder / "spool"}"')
+    text = text.replace('"../var/pki/', f'"{folder / "pki"}/')
+    if templates is not None:
+        text = text.replace('# templates = "my-forms"', f'templates = "{templates}"')
+    rules = (EXAMPLES / "routing.toml").read_text(encoding="utf-8").replace('"../var/pki/', f'"{folder / "pki"}/')
+    (folder / "routing.toml").write_text(rules, encoding="utf-8")
+    path = folder / "intake.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "truth.json").is_file():

@@ -166,12 +166,13 @@ def make_document(folder: Path, *, pages: list[tuple[str, int, tuple[int, int]]]
         source=source, pages=analyses, form_id="kela-y38-fi", authority="KELA", code="Y 38",
         language="fi", confidence=0.96,
         fields={
-            "henkilotunnus": FieldValue(HETU, 0.93, True),
-            "sukunimi": FieldValue("Virtanen", 0.88, None),
+            "hetu": FieldValue(HETU, 0.93, True),
+            "last_name": FieldValue("Virtanen", 0.88, None),
         },
         checkboxes={"asumistuki": True, "toimeentulotuki": False},
         blank_pages=[3],
-        route=Route(rule="kela-fi", destination="kela", reason="authority KELA, language fi"),
+        route=Route(rule="kela-fi", destination="kela", reason="authority KELA, language fi", target="kela"),
+        scanned=dt.date(2026, 3, 2),
     )  # fmt: skip
 
 

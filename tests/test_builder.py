@@ -7,9 +7,11 @@ import json
 import pytest
 from conftest import SHARED
 
+from intake.routing.authoring import detect_language, detect_template
 from intake.routing.authoring.layout import Shape
 from intake.routing.authoring.zonefind import find_zones, kind_of, slugify
-from intake.routing.templates import FieldKind, blank_text
+from intake.routing.templates import FieldKind, Template, blank_text, load_templates
+from intake.routing.vocabulary import canonical_name
 
 
 @pytest.mark.parametrize(
@@ -64,3 +66,45 @@ def test_zones_found_in_the_shared_blanks_match_the_catalogue() -> None:
     assert overlapping >= 0.95 * total
     assert kinds >= 0.95 * overlapping
     assert extra <= 0.05 * total
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [("Sukunimi", "last_name"), ("Efternamn", "last_name"), ("Etunimet", "first_name"), ("Förnamn", "first_name"),
+     ("Henkilötunnus", "hetu"), ("Personbeteckning", "hetu"), ("Lähiosoite", "street"), ("Näradress", "street"),
+     ("Postinumero", "postal_code"), ("Postnummer", "postal_code"), ("Postitoimipaikka", "municipality"),
+     ("Postanstalt", "municipality"), ("Kotikunta", "municipality"), ("Hemkommun", "municipality"),
+     ("Puhelinnumero", "phone"), ("Telefonnummer", "phone"), ("Sähköpostiosoite", "email"), ("E-postadress", "email"),
+     ("Tilinumero (IBAN)", "iban"), ("Kontonummer (IBAN)", "iban"), ("Y-tunnus", "ytunnus"), ("FO-nummer", "ytunnus"),
+     ("Päivämäärä", "signed_date"), ("Datum", "signed_date"), ("Syntymäaika", "birth_date"),
+     ("Uusi lähiosoite", "new_street"), ("Ammatti", None), ("Kiinteistötunnus", None)],
+    ids=lambda value: str(value),
+)  # fmt: skip
+def test_labels_in_finnish_and_swedish_give_the_canonical_name(label: str, name: str | None) -> None:
+    assert canonical_name(label) == name
+
+
+# Fields of someone other than the customer keep names of their own on purpose.
+NOT_THE_CUSTOMERS = {("kela-to1-fi", "spouse_birth"), ("kela-to1-fi", "child1_birth"),
+                     ("dvv-muutto-fi", "new_postal_code"), ("dvv-muutto-fi", "new_municipality")}  # fmt: skip
+
+
+@pytest.mark.parametrize("template", load_templates(), ids=lambda t: t.id)
+def test_every_bundled_form_uses_the_canonical_names(template: Template) -> None:
+    for zone in template.zones:
+        name = canonical_name(zone.label) if zone.kind != FieldKind.CHECKBOX else None
+        if name is not None and (template.id, zone.name) not in NOT_THE_CUSTOMERS:
+            assert zone.name == name, (zone.label, zone.name)
+
+
+@pytest.mark.parametrize("form", json.loads((SHARED / "forms" / "catalogue.json").read_text())["forms"],
+                         ids=lambda form: form["id"])  # fmt: skip
+def test_the_language_is_detected_from_the_printed_text(form: dict) -> None:
+    assert detect_language(blank_text(SHARED / "forms" / form["blank_pdf"])) == form["language"]
+
+
+def test_templates_add_names_fields_canonically_and_detects_swedish(tmp_path) -> None:
+    template = detect_template(SHARED / "forms" / "kela-sv8-sv.pdf", authority="KELA", code="SV 8r")
+    assert template.language == "sv" and template.id == "kela-sv-8r-sv"
+    names = {zone.name for zone in template.zones}
+    assert {"last_name", "first_name", "hetu", "postal_code", "municipality", "iban", "email"} <= names

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import copy_example_config
 from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, StoreHandler, make_document
 
 from intake.cli import ExitCode, main
@@ -17,8 +18,6 @@ from intake.demo.pki import DemoPki, make_demo_pki
 from intake.models import Status
 from intake.receive import open_package
 from intake.transport.manifest import SCHEMA_PATH
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 
 
 def write_config(folder: Path, text: str) -> Path:
@@ -36,8 +35,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[
 @pytest.fixture
 def dry_config(tmp_path: Path) -> Path:
     """The shipped example config with its spool moved into the test's folder."""
-    text = EXAMPLE.read_text(encoding="utf-8").replace('spool = "../var/spool"', f'spool = "{tmp_path / "spool"}"')
-    return write_config(tmp_path, text.replace('"../var/pki/', f'"{tmp_path / "pki"}/'))
+    return copy_example_config(tmp_path)
 
 
 def test_dry_run_json_classifies_splits_and_holds(corpus: Path, truth: dict, dry_config: Path, capsys) -> None:

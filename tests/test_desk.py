@@ -160,7 +160,7 @@ def test_roles(desk: Config) -> None:
         assert advisor.get(path).status_code == 403
         assert admin.get(path).status_code == 200
     rules = admin.get("/admin/rules").content.decode()
-    assert "Styrningsregler" in rules and "oikeusapu-oulu" in rules and "needs municipality" in rules
+    assert "Styrningsregler" in rules and "oikeusapu-oulu" in rules and "needs the customer" in rules
     advisor.post(f"/documents/{doc}/act", {"action": "reject", "reason": "asiakas perui"})
     audit = admin.get("/admin/audit").content.decode()
     assert "maija" in audit and "avvisat" in audit

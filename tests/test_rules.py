@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 
 from intake.config import Config
+from intake.config import load as load_config
 from intake.models import Document, FieldValue, Route, SourceFile
+from intake.routing.place import NEEDS_MUNICIPALITY
 from intake.routing.rules import Match, Verdict, explain, matches, route
 
 SOURCE = SourceFile(Path("scan.pdf"), "0" * 64, 1, "pdf", 1)
@@ -103,3 +107,102 @@ def test_matches_leaves_the_document_as_it_was() -> None:
     verdicts = [matches(rule, document).verdict for rule in CONFIG.routing.rules]
     assert document == before  # asking a rule never changes what it is asked about
     assert verdicts == [Verdict.YES, Verdict.YES, Verdict.YES, Verdict.NO]
+
+
+def test_matches_is_pure() -> None:
+    document = doc("KELA", "kela-sv8-sv", "sv")
+    rule = CONFIG.routing.rules[0]
+    assert matches(rule, document) == matches(rule, document)
+
+
+# --- dated rules and place rules, on the example routing table (today's organisation) ---
+
+EXAMPLE = load_config(EXAMPLES / "intake.toml")
+REFORMS = [("te-ilmo1-fi", "TE"), ("avi-alk1-fi", "AVI"), ("ely-yt1-fi", "ELY")]
+
+
+def placed(form: str, authority: str, day: dt.date, *, municipality: str | None = None,
+           postal: str | None = None, valid: bool | None = True, advisor: str | None = None) -> Document:  # fmt: skip
+    document = Document(SOURCE, [], form, authority=authority, language="fi", scanned=day)
+    if municipality is not None:
+        document.fields["municipality"] = FieldValue(municipality, 0.9, valid)
+    if postal is not None:
+        document.fields["postal_code"] = FieldValue(postal, 0.9, valid)
+    document.place_override = advisor
+    return document
+
+
+@pytest.mark.parametrize(
+    ("document", "target"),
+    [
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2024, 12, 31)), "te-toimistot", id="te-last-office-day"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1), municipality="PORI"), "tyollisyys-satakunta",
+                     id="te-first-day-of-employment-areas"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 6, 1), municipality="Helsingfors"),
+                     "tyollisyys-helsinki", id="te-swedish-name"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2026, 2, 1), postal="10300"),
+                     "tyollisyys-hanko-inkoo-raasepori", id="te-postal-code-alone"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2026, 2, 1), municipality="KARJAA", postal="10300"),
+                     "tyollisyys-hanko-inkoo-raasepori", id="te-post-office-name-of-its-code"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2026, 2, 1), advisor="Kotka"),
+                     "tyollisyys-etela-kymenlaakso", id="te-municipality-given-by-advisor"),
+        pytest.param(placed("avi-alk1-fi", "AVI", dt.date(2025, 12, 31)), "avi", id="avi-last-day"),
+        pytest.param(placed("avi-alk1-fi", "AVI", dt.date(2026, 1, 1)), "lupa-ja-valvontavirasto",
+                     id="avi-to-lupa-ja-valvontavirasto"),
+        pytest.param(placed("ely-yt1-fi", "ELY", dt.date(2025, 12, 31)), "ely", id="ely-last-day"),
+        pytest.param(placed("ely-yt1-fi", "ELY", dt.date(2026, 1, 1), municipality="Kuopio"), "ek-ita-suomen",
+                     id="ely-to-elinvoimakeskus"),
+        pytest.param(placed("ely-yt1-fi", "ELY", dt.date(2026, 1, 1), municipality="Maarianhamina"),
+                     "ek-lounais-suomen", id="ely-aland-to-lounais-suomi"),
+    ],
+)  # fmt: skip
+def test_should_route(document: Document, target: str) -> None:
+    decision = route(document, EXAMPLE)
+    assert isinstance(decision, Route), decision
+    assert decision.target == target
+    assert decision.destination == EXAMPLE.destinations[target].address
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1)), NEEDS_MUNICIPALITY, id="te-nothing-proven"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1), municipality="Pori", valid=None),
+                     NEEDS_MUNICIPALITY, id="te-municipality-not-proven"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1), municipality="Pori", postal="00100"),
+                     "disagree", id="te-postal-code-contradicts"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1), municipality="Atlantis"),
+                     "no municipality", id="te-not-a-municipality"),
+        pytest.param(placed("te-ilmo1-fi", "TE", dt.date(2025, 1, 1), advisor="Atlantis"),
+                     "no municipality", id="te-advisor-typo"),
+        pytest.param(placed("ely-yt1-fi", "ELY", dt.date(2026, 1, 1)), NEEDS_MUNICIPALITY, id="ely-nothing-proven"),
+        pytest.param(placed("ely-yt1-fi", "ELY", dt.date(2026, 1, 1), postal="00011"), NEEDS_MUNICIPALITY,
+                     id="ely-po-box-code-is-no-home"),
+    ],
+)  # fmt: skip
+def test_should_hold(document: Document, reason: str) -> None:
+    decision = route(document, EXAMPLE)
+    assert isinstance(decision, Match) and decision.verdict is Verdict.UNKNOWN
+    assert decision.reason.startswith(NEEDS_MUNICIPALITY) and reason in decision.reason
+
+
+@pytest.mark.parametrize(("form", "authority"), [pytest.param(f, a, id=a) for f, a in REFORMS])
+def test_every_reform_date_has_a_rule_either_side(form: str, authority: str) -> None:
+    for day in (dt.date(2024, 12, 31), dt.date(2025, 1, 1), dt.date(2025, 12, 31), dt.date(2026, 1, 1)):
+        decision = route(placed(form, authority, day, municipality="Oulu"), EXAMPLE)
+        assert isinstance(decision, Route), (day, decision)
+
+
+def test_a_rule_out_of_force_says_so() -> None:
+    rule = next(r for r in EXAMPLE.routing.rules if r.id == "avi")
+    verdict = matches(rule, placed("avi-alk1-fi", "AVI", dt.date(2026, 1, 1)))
+    assert verdict.verdict is Verdict.NO and verdict.reason == "not in force on 2026-01-01 (in force … – 2025-12-31)"
+
+
+def test_a_destination_out_of_force_is_not_used() -> None:
+    config = Config.model_validate({
+        "destinations": {"old": {"address": "a@old.example", "valid_until": "2025-12-31"}},
+        "routing": {"rules": [{"id": "kela", "authority": "KELA", "destination": "old"}]},
+    })  # fmt: skip
+    decision = route(placed("kela-sv8-fi", "KELA", dt.date(2026, 1, 1)), config)
+    assert isinstance(decision, Match) and "destination old is not in force on 2026-01-01" in decision.reason

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import copy_example_config
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -15,7 +16,6 @@ from reportlab.pdfgen import canvas
 from intake.cli import ExitCode, main
 from intake.routing.templates import load_template, render_blank
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "intake.toml"
 TOP = A4[1]
 
 
@@ -69,12 +69,7 @@ def fill_and_scan(blank: Path, target: Path) -> None:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    text = EXAMPLE.read_text(encoding="utf-8").replace('spool = "../var/spool"', f'spool = "{tmp_path / "spool"}"')
-    text = text.replace('"../var/pki/', f'"{tmp_path / "pki"}/')
-    text = text.replace('# templates = "my-forms"', f'templates = "{tmp_path / "forms"}"')
-    path = tmp_path / "intake.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return copy_example_config(tmp_path, templates=tmp_path / "forms")
 
 
 def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Path, capsys) -> None:
@@ -87,7 +82,7 @@ def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Pat
     template = load_template(tmp_path / "forms" / "mml-rk2-fi.json")
     kinds = {zone.name: (zone.kind, zone.cells) for zone in template.zones}
     assert kinds == {
-        "sukunimi": ("text", None), "postinumero": ("postal", None), "henkilotunnus": ("hetu", 11),
+        "last_name": ("text", None), "postal_code": ("postal", None), "hetu": ("hetu", 11),
         "omistaja": ("checkbox", None), "vuokralainen": ("checkbox", None), "lisatietoja": ("multiline", None),
     }  # fmt: skip
     assert template.title == "Hakemus – Rajankäyntitoimitus"
@@ -99,4 +94,41 @@ def test_add_a_new_form_and_read_a_filled_scan_of_it(tmp_path: Path, config: Pat
     assert len(docs) == 1
     assert docs[0]["form"]["id"] == "mml-rk2-fi"
     assert docs[0]["checkboxes"] == {"omistaja": True, "vuokralainen": False}
-    assert docs[0]["fields"]["postinumero"]["value"] == "00100"
+    assert docs[0]["fields"]["postal_code"]["value"] == "00100"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(["--authority", "POLIISI", "--code", "SV 8", "--id", "kela-sv8-fi"],
+                     "a form with id 'kela-sv8-fi' exists already: pass --replace", id="bundled-id-taken"),
+        pytest.param(["--authority", "KLEA", "--code", "SV 8"], "unknown authority 'KLEA'", id="unknown-authority"),
+    ],
+)  # fmt: skip
+def test_templates_add_refuses(tmp_path: Path, config: Path, capsys, args: list[str], error: str) -> None:
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    assert main(["templates", "add", str(blank), *args, "--config", str(config)]) == ExitCode.CONFIG
+    assert error in capsys.readouterr().err
+    assert not (tmp_path / "forms").exists() or not list((tmp_path / "forms").glob("*.json"))
+
+
+def test_templates_add_replaces_only_when_asked(tmp_path: Path, config: Path, capsys) -> None:
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    add = ["templates", "add", str(blank), "--authority", "MML", "--code", "RK 2", "--config", str(config)]
+    assert main(add) == ExitCode.OK
+    assert main(add) == ExitCode.CONFIG
+    assert "exists already" in capsys.readouterr().err
+    assert main([*add, "--replace"]) == ExitCode.OK
+
+
+def test_templates_add_takes_an_authority_the_configuration_adds(tmp_path: Path, config: Path) -> None:
+    rules = tmp_path / "routing.toml"
+    rules.write_text('[authorities.PALKKATURVA]\nname_fi = "Palkkaturva"\nname_sv = "Lönegaranti"\n'
+                     + rules.read_text(encoding="utf-8"), encoding="utf-8")  # fmt: skip
+    blank = tmp_path / "blank.pdf"
+    make_blank(blank)
+    args = ["templates", "add", str(blank), "--authority", "PALKKATURVA", "--code", "PT 1", "--config", str(config)]
+    assert main(args) == ExitCode.OK
+    assert load_template(tmp_path / "forms" / "palkkaturva-pt-1-fi.json").authority == "PALKKATURVA"

@@ -47,12 +47,12 @@ def _unknown_form(document: Document) -> Document:
 
 
 def _unread_hetu(document: Document) -> Document:
-    document.fields["henkilotunnus"] = FieldValue(None, 0.61, None, raw="010594Y90?3", candidates=CANDIDATES)
+    document.fields["hetu"] = FieldValue(None, 0.61, None, raw="010594Y90?3", candidates=CANDIDATES)
     return document
 
 
 def _accepted_hetu_with_runners_up(document: Document) -> Document:
-    document.fields["henkilotunnus"] = FieldValue(HETU, 0.97, True, raw=HETU, candidates=(HETU, *CANDIDATES))
+    document.fields["hetu"] = FieldValue(HETU, 0.97, True, raw=HETU, candidates=(HETU, *CANDIDATES))
     return document
 
 
@@ -78,7 +78,7 @@ def test_every_manifest_validates_and_carries_no_candidates(tmp_path: Path, pki:
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        pytest.param(("fields", "henkilotunnus", "candidates"), list(CANDIDATES), id="candidates"),
+        pytest.param(("fields", "hetu", "candidates"), list(CANDIDATES), id="candidates"),
         pytest.param(("schema_version",), 1, id="old-version"),
         pytest.param(("pdf", "sha256"), "not-a-hash", id="bad-hash"),
         pytest.param(("confidence",), 1.5, id="confidence-above-1"),
@@ -114,7 +114,7 @@ def test_cover_text_keeps_the_real_form_code(tmp_path: Path, pki: DemoPki, code:
 
 
 def _with_candidates(manifest: dict) -> dict:
-    manifest["fields"]["henkilotunnus"]["candidates"] = list(CANDIDATES)
+    manifest["fields"]["hetu"]["candidates"] = list(CANDIDATES)
     return manifest
 
 

@@ -68,8 +68,10 @@ def test_manifest_describes_the_document(tmp_path: Path, pki: DemoPki) -> None:
         "separator_pages_dropped": [],
     }
     assert manifest["form"] == {"id": "kela-y38-fi", "code": "Y 38", "language": "fi"}
-    assert manifest["route"] == {"rule": "kela-fi", "reason": "authority KELA, language fi"}
-    assert manifest["fields"]["henkilotunnus"] == {"value": HETU, "confidence": 0.93, "valid": True}
+    assert manifest["scanned"] == "2026-03-02"
+    assert manifest["route"] == {"rule": "kela-fi", "destination": "kela", "agency": None, "municipality": None,
+                                 "reason": "authority KELA, language fi"}  # fmt: skip
+    assert manifest["fields"]["hetu"] == {"value": HETU, "confidence": 0.93, "valid": True}
     assert manifest["checkboxes"] == {"asumistuki": True, "toimeentulotuki": False}
     assert manifest["pdf"]["sha256"] == hashlib.sha256(package.pdf).hexdigest()
     assert manifest["pdf"]["conformance"] == "PDF/A-2B"

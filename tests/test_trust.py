@@ -40,7 +40,7 @@ def _config(
         "routing": {"rules": [
             {"id": "te", "authority": "TE", "destination": "te"},
             {"id": "kela-fi", "authority": "KELA", "destination": "kela"},
-        ]},
+        ], "duplicate_days": 0},  # these tests scan one paper over and over on purpose
         "destinations": {
             "te": {"address": TE, "certificate": te or pki.agencies[TE].cert},
             "kela": {"address": AGENCY, "certificate": kela or pki.agencies[AGENCY].cert},

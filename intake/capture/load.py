@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import warnings
@@ -68,7 +69,8 @@ def inspect(path: Path, limits: CaptureConfig) -> SourceFile:
         )
     pages = _inspect_pdf(path, limits) if kind == "pdf" else _inspect_image(path, kind, limits)
     log.info("file %.12s: %s, %d page(s), %d bytes", sha256, kind, pages, size)
-    return SourceFile(path=path, sha256=sha256, size=size, format=kind, page_count=pages)
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime)  # local time: the desk's day
+    return SourceFile(path=path, sha256=sha256, size=size, format=kind, page_count=pages, modified=modified)
 
 
 def _check_pages(pages: int, limits: CaptureConfig) -> None:

@@ -36,12 +36,14 @@ from intake.desk.words import STATES
 from intake.durable import write_durably
 from intake.errors import ReviewError
 from intake.places import all_municipalities
+from intake.reload import Reloader
 from intake.spool import safe_suffix
 from intake.store import open_store
 from intake.store.api import Delivery, Store
 from intake.store.models import DeskUser, State, StoredDocument
 from intake.store.reasons import doubtful_fields, held_reasons
 from intake.store.resolve import Desk
+from intake.watch import audit_rules
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,20 @@ def _desk_for(key: int) -> Desk:
     return Desk(open_store(current), current, dispatcher=Dispatcher(current))
 
 
+@cache
+def _rules_for(key: int) -> Reloader:
+    current = _desk_for(key)
+    return Reloader(config(), record=audit_rules(current.dispatcher))
+
+
 def desk() -> Desk:
-    """One desk (store, templates, outbox) per configuration and process."""
-    return _desk_for(id(config()))
+    """One desk (store, templates, outbox) per configuration and process, with the rules file's latest good version."""
+    key = id(config())
+    current = _desk_for(key)
+    fresh = _rules_for(key).poll()
+    if fresh is not None:
+        current.reconfigure(fresh)
+    return current
 
 
 def advisor(view: Any) -> Any:

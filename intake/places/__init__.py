@@ -9,7 +9,11 @@ from intake.places.lookup import (
     Municipality,
     PostalArea,
     all_municipalities,
+    all_postal_areas,
+    areas,
+    find_area,
     find_municipality,
+    fold,
     municipality_by_code,
     postal_area,
 )
@@ -19,7 +23,11 @@ __all__ = [
     "Municipality",
     "PostalArea",
     "all_municipalities",
+    "all_postal_areas",
+    "areas",
+    "find_area",
     "find_municipality",
+    "fold",
     "municipality_by_code",
     "postal_area",
 ]

@@ -119,3 +119,23 @@ def find_municipality(name: str) -> Municipality | None:
 def postal_area(code: str) -> PostalArea | None:
     """The postal area of a five-digit code, or None when Posti has no such code."""
     return _postal().get(code.strip())
+
+
+def areas(kind: str) -> list[Area]:
+    """Every area of one kind ("region", "employment_area" or "elinvoimakeskus"), by code."""
+    found = {getattr(m, kind).code: getattr(m, kind) for m in _by_code().values()}
+    return [found[code] for code in sorted(found)]
+
+
+def find_area(kind: str, name: str) -> Area | None:
+    """The area of ``kind`` named ``name`` (Finnish or Swedish, any case) or with that code."""
+    key = fold(name)
+    for area in areas(kind):
+        if key in (fold(area.code), fold(area.name_fi), fold(area.name_sv)):
+            return area
+    return None
+
+
+def all_postal_areas() -> list[PostalArea]:
+    """Every postal code Posti lists, by code."""
+    return sorted(_postal().values(), key=lambda p: p.code)

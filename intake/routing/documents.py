@@ -11,8 +11,11 @@ from collections.abc import Sequence
 
 from intake.config import Config
 from intake.models import Document, PageAnalysis, Route, SourceFile, Status
+from intake.routing.place import NEEDS_MUNICIPALITY
 from intake.routing.rules import route
 from intake.routing.templates import Template
+
+NOTHING_FILLED_IN = "nothing filled in"
 
 
 def _continues(document: Document | None, page: PageAnalysis) -> bool:
@@ -75,7 +78,21 @@ def _hold_reason(document: Document, template: Template | None, threshold: float
             f"unsure it is {template.id} (confidence {document.confidence:.2f} < {threshold:.2f}; "
             f"page {weakest.number}: {weakest.identity.reason})"
         )
+    if not _filled_in(document):
+        return NOTHING_FILLED_IN
     return None
+
+
+def _filled_in(document: Document) -> bool:
+    """Whether the customer wrote or ticked anything (a zone without ink is not even read).
+
+    A comb field whose every box reads blank ("?") is no writing: it is the printed box
+    lines left over once a slightly turned scan is registered.
+    """
+    written = any(
+        value.value or value.candidates or (value.raw or "").strip(" ?") for value in document.fields.values()
+    )
+    return written or any(document.checkboxes.values())
 
 
 def decide(document: Document, templates: Sequence[Template], config: Config) -> Document:
@@ -95,6 +112,8 @@ def decide(document: Document, templates: Sequence[Template], config: Config) ->
     if isinstance(decision, Route):
         document.route = decision
         document.status, document.reason = Status.QUEUED, None
+    elif decision.reason.startswith(NEEDS_MUNICIPALITY):  # the desk asks the advisor for it
+        document.status, document.reason = Status.REVIEW, f"{decision.reason} (rule {decision.rule})"
     else:
         document.status, document.reason = Status.REVIEW, f"not routed: {decision.reason}"
     return document

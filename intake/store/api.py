@@ -203,6 +203,9 @@ class Store:
             separator_pages=list(stored.separator_pages),
             status=Status.REVIEW if stored.state == State.HELD else Status.QUEUED, reason=stored.reason,
             package_id=stored.package_id,
+            # Dated rules decide by the day it was scanned (stored the same day), not the day it is released;
+            # the advisor's municipality wins over a postal code that disagrees with it.
+            scanned=stored.created.astimezone().date(), place_override=stored.municipality or None,
         )  # fmt: skip
 
 

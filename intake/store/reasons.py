@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from intake.config import Config
+from intake.routing.place import NEEDS_MUNICIPALITY
 from intake.routing.rules import Match, Verdict, route
 from intake.routing.templates import Template
 from intake.store.api import Store
@@ -58,6 +59,8 @@ def _form_reasons(stored: StoredDocument, template: Template | None, threshold: 
 
 
 def _rule_reason(decision: Match) -> Reason:
+    if decision.verdict is Verdict.UNKNOWN and decision.reason.startswith(NEEDS_MUNICIPALITY):
+        return Reason("needs-field", {"field": "municipality"})
     if decision.verdict is Verdict.UNKNOWN and decision.reason.startswith("needs "):
         return Reason("needs-field", {"field": decision.reason.split()[1].rstrip(",")})
     return Reason("no-rule")

@@ -54,6 +54,13 @@ class Desk:
         self.audit = AuditLog.for_config(config.transport)
         self.templates = load_templates(config.routing.templates)
 
+    def reconfigure(self, config: Config, /) -> None:
+        """Reloaded rules: releases from now on are routed by them."""
+        self.config = config
+        self.templates = load_templates(config.routing.templates)
+        if self.dispatcher is not None:
+            self.dispatcher.reconfigure(config)
+
     def _held(self, document_id: str) -> StoredDocument:
         stored = self.store.get(document_id)
         if stored.state != State.HELD:

@@ -49,6 +49,9 @@ class ManifestRoute(_Part):
     """The routing rule that sent the document here, and why."""
 
     rule: str | None
+    destination: str | None = Field(description="the destination's key in the service point's routing table")
+    agency: str | None = Field(description="the receiving agency's key, when the table names it")
+    municipality: str | None = Field(description="code of the customer's municipality, when routing used it")
     reason: str | None
 
 
@@ -98,8 +101,9 @@ class Manifest(_Part):
     authority: str | None
     form: ManifestForm
     confidence: float = Field(ge=0, le=1)
+    scanned: dt.date = Field(description="the scan date that dated routing rules were decided by")
     route: ManifestRoute
-    fields: dict[str, ManifestField]
+    fields: dict[str, ManifestField] = Field(description="by the common field names (hetu, postal_code, …)")
     checkboxes: dict[str, bool]
     pdf: ManifestPdf
 
@@ -111,7 +115,7 @@ class Manifest(_Part):
 
 def describe(
     document: Document, /, *, package_id: str, message_id: str, created: dt.datetime, service_point: str,
-    recipient: str, pdf: ManifestPdf,
+    recipient: str, pdf: ManifestPdf, agency: str | None = None,
 ) -> Manifest:  # fmt: skip
     """The manifest of ``document``; the scanner's file name is left out (advisors name scans after people)."""
     route = document.route
@@ -125,7 +129,11 @@ def describe(
         authority=document.authority,
         form=ManifestForm(id=document.form_id, code=document.code, language=document.language),
         confidence=round(document.confidence, 3),
-        route=ManifestRoute(rule=route.rule if route else None, reason=route.reason if route else None),
+        scanned=document.scan_date,
+        route=ManifestRoute(
+            rule=route.rule if route else None, destination=route.target if route else None, agency=agency,
+            municipality=route.place if route else None, reason=route.reason if route else None,
+        ),
         fields={name: _field(value) for name, value in document.fields.items()},
         checkboxes=dict(document.checkboxes),
         pdf=pdf,

@@ -91,7 +91,7 @@ def build_package(
     pdf = render_pdf(document, templates=known, package_id=package_id, created=created)
     described = describe(
         document, package_id=package_id, message_id=message_id, created=created,
-        service_point=config.service_point, recipient=destination.address,
+        service_point=config.service_point, recipient=destination.address, agency=destination.agency,
         pdf=ManifestPdf(filename=f"{package_id}.pdf", sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf),
                         pages=len(document.pages)),
     )  # fmt: skip

@@ -3,6 +3,6 @@
 Apart from recognition on purpose: nothing here runs while scans are processed.
 """
 
-from intake.routing.authoring.builder import detect_template, write_template
+from intake.routing.authoring.builder import detect_language, detect_template, existing_ids, write_template
 
-__all__ = ["detect_template", "write_template"]
+__all__ = ["detect_language", "detect_template", "existing_ids", "write_template"]

@@ -87,6 +87,34 @@ def _editable_json(template: Template) -> str:
     return f'{head},\n "zones": [\n{rows}\n ]\n}}\n'
 
 
+# Short words that only one of the two languages prints on a form, folded to ASCII.
+_MARKERS = {
+    "fi": {"ja", "tai", "sekä", "on", "ei", "jos", "lomake", "lomakkeen", "hakemus", "päivämäärä",
+           "allekirjoitus", "nimenselvennys", "osoite", "henkilötunnus", "täytä", "liitteet"},
+    "sv": {"och", "eller", "för", "till", "av", "med", "om", "är", "på", "blanketten", "ansökan", "datum",
+           "underskrift", "namnförtydligande", "adress", "personbeteckning", "fyll", "bilagor"},
+}  # fmt: skip
+
+
+def detect_language(printed: list[PdfLine]) -> str:
+    """The language a form is printed in (fi or sv), by words only one of them uses.
+
+    Swedish forms of bilingual authorities still print the Finnish name in their header,
+    so the whole page is counted, not its first line.
+    """
+    words = [word.strip(".,:;()?!–-").lower() for line in printed for word in line.text.split()]
+    counts = {language: sum(word in markers for word in words) for language, markers in _MARKERS.items()}
+    return "sv" if counts["sv"] > counts["fi"] else "fi"
+
+
+def existing_ids(folder: Path | None) -> set[str]:
+    """Ids of the forms intake already knows (bundled, and in ``folder``), read from disk now."""
+    from intake.routing.templates import BUNDLED, load_template
+
+    folders = [BUNDLED] + ([folder] if folder is not None and folder.is_dir() else [])
+    return {load_template(path).id for where in folders for path in sorted(where.glob("*.json"))}
+
+
 def _default_id(authority: str, code: str, language: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", f"{authority} {code} {language}".lower()).strip("-")
     return slug or "form"
@@ -98,14 +126,20 @@ def detect_template(
     *,
     authority: str,
     code: str,
-    language: str = "fi",
+    language: str | None = None,
     form_id: str | None = None,
     title: str | None = None,
 ) -> Template:
-    """A template for ``blank_pdf`` alone: zones found in its printed layout, named from its labels."""
+    """A template for ``blank_pdf`` alone: zones found in its printed layout, named from its labels.
+
+    Zones whose label means a field of the common vocabulary get its canonical name; the
+    language, unless given, is detected from the printed text.
+    """
     from intake.routing.authoring.zonefind import find_zones  # renders pages: only needed here
 
     printed = blank_text(blank_pdf)
+    if language is None:
+        language = detect_language(printed)
     pages = max((line.page for line in printed), default=1)
     zones = find_zones(blank_pdf, printed, pages)
     if title is None:

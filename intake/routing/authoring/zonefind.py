@@ -13,6 +13,7 @@ import numpy as np
 from intake.poppler import PdfLine
 from intake.routing.authoring.layout import Found, Shape, find_layout
 from intake.routing.templates import FieldKind, Zone, render_blank
+from intake.routing.vocabulary import canonical_name
 from intake.units import A4_MM, px_per_mm
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,12 @@ def _zone_for(found: Found, page_no: int, page: np.ndarray, printed: list[PdfLin
 
 
 def _name(zone: dict, taken: set[str]) -> str:
-    base = slugify(zone["label"], fallback=zone["kind"]) if zone["label"] else zone["kind"]
+    """The canonical name its label means (see ``vocabulary``), else one made from the label."""
+    canonical = canonical_name(zone["label"]) if zone["kind"] != FieldKind.CHECKBOX else None
+    if canonical is not None and canonical not in taken:
+        base = canonical
+    else:
+        base = slugify(zone["label"], fallback=zone["kind"]) if zone["label"] else zone["kind"]
     name, n = base, 2
     while name in taken:
         name, n = f"{base}_{n}", n + 1
