@@ -205,3 +205,38 @@ class GatedHandler(StoreHandler):
         if self.hold == "QUIT" and not self.release.is_set():
             await self._wait()
         return "221 Bye"
+
+
+def sending_config(
+    folder: Path, pki: DemoPki, port: int, *, authority: str = "KELA", address: str = AGENCY, rule: str | None = None,
+    certificate: Path | None = None, smtp_ca: Path | None = None, timeout_s: float | None = None, head: str = "",
+) -> Path:  # fmt: skip
+    """``folder/intake.toml``: one rule sending ``authority``'s forms to ``address`` over the test server.
+
+    Signed with the test PKI's signer, encrypted to the agency's certificate (or
+    ``certificate``), the server trusted through ``smtp_ca`` (default: the test CA).
+    """
+    name = authority.lower()
+    timeout = f"timeout_s = {timeout_s}\n" if timeout_s is not None else ""
+    path = folder / "intake.toml"
+    path.write_text(f"""{head}
+[[routing.rules]]
+id = "{rule or name}"
+authority = "{authority}"
+destination = "{name}"
+[destinations.{name}]
+address = "{address}"
+certificate = "{certificate or pki.agencies[address].cert}"
+[transport]
+spool = "{folder / "spool"}"
+sender = "{SENDER}"
+[transport.smtp]
+host = "127.0.0.1"
+port = {port}
+ca_file = "{smtp_ca or pki.ca.cert}"
+{timeout}[transport.smime]
+certificate = "{pki.signer.cert}"
+key = "{pki.signer.key}"
+agency_trust = "{pki.ca.cert}"
+""", encoding="utf-8")  # fmt: skip
+    return path

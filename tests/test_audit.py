@@ -7,7 +7,7 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import AGENCY, HETU, ScriptedHandler, StoreHandler, make_document
+from smtp_fixtures import AGENCY, HETU, ScriptedHandler, StoreHandler, make_document, sending_config
 
 from intake import audit
 from intake.audit import Action, AuditLog
@@ -126,28 +126,7 @@ def test_a_real_run_records_every_step_without_personal_data(
 ) -> None:
     received = tmp_path / "received"
     server = smtp_server(StoreHandler(received))
-    config = tmp_path / "intake.toml"
-    config.write_text(f"""
-[[routing.rules]]
-id = "kela"
-authority = "KELA"
-destination = "kela"
-[destinations.kela]
-address = "{AGENCY}"
-certificate = "{pki.agencies[AGENCY].cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "intake@asiointipiste.example"
-[transport.smtp]
-host = "127.0.0.1"
-port = {server.port}
-ca_file = "{pki.ca.cert}"
-timeout_s = 20
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""")
+    config = sending_config(tmp_path, pki, server.port, timeout_s=20)
     broken = tmp_path / f"scan-{HETU}.pdf"  # a customer's code in a file name must not reach the log
     broken.write_bytes(b"%PDF-1.4 truncated")
     args = ["--config", str(config)]
@@ -198,27 +177,7 @@ def test_delivery_outcomes_are_recorded_with_their_smtp_code(
     pki: DemoPki, smtp_server, tmp_path: Path, reply: str, action: str, exit_code: int
 ) -> None:
     server = smtp_server(ScriptedHandler(tmp_path / "received", data=[reply]))
-    config = tmp_path / "intake.toml"
-    config.write_text(f"""
-[[routing.rules]]
-id = "kela-fi"
-authority = "KELA"
-destination = "kela"
-[destinations.kela]
-address = "{AGENCY}"
-certificate = "{pki.agencies[AGENCY].cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "intake@asiointipiste.example"
-[transport.smtp]
-host = "127.0.0.1"
-port = {server.port}
-ca_file = "{pki.ca.cert}"
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""")
+    config = sending_config(tmp_path, pki, server.port, rule="kela-fi")
     dispatcher = Dispatcher(load_config(config))
     package = dispatcher.enqueue(make_document(tmp_path))  # a KELA form routed by rule kela-fi
     assert package is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import copy_example_config
-from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, StoreHandler, make_document
+from smtp_fixtures import AGENCY, ScriptedHandler, StoreHandler, make_document, sending_config
 
 from intake.cli import ExitCode, main
 from intake.config import load as load_config
@@ -136,30 +136,7 @@ def test_templates_check_lists_all_forms(capsys) -> None:
 def test_whole_path_delivers_over_tls(corpus: Path, pki: DemoPki, smtp_server, tmp_path: Path, capsys) -> None:
     received = tmp_path / "received"
     server = smtp_server(StoreHandler(received))
-    config = write_config(
-        tmp_path,
-        f"""
-[[routing.rules]]
-id = "kela"
-authority = "KELA"
-destination = "kela"
-[destinations.kela]
-address = "{AGENCY}"
-certificate = "{pki.agencies[AGENCY].cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "intake@asiointipiste.example"
-[transport.smtp]
-host = "127.0.0.1"
-port = {server.port}
-ca_file = "{pki.ca.cert}"
-timeout_s = 20
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""",
-    )
+    config = sending_config(tmp_path, pki, server.port, timeout_s=20)
     code, docs = run_json(capsys, "--config", str(config), str(corpus / "batch_002.pdf"))
     # batch_002 holds an ELY form (no rule here: held) and a KELA form (delivered).
     assert code == ExitCode.REVIEW
@@ -192,27 +169,7 @@ def test_unknown_form_in_a_rule_is_caught_before_work(tmp_path: Path, capsys) ->
 
 
 def _send_config(tmp_path: Path, pki: DemoPki, port: int) -> Path:
-    return write_config(tmp_path, f"""
-[[routing.rules]]
-id = "kela-fi"
-authority = "KELA"
-destination = "kela"
-[destinations.kela]
-address = "{AGENCY}"
-certificate = "{pki.agencies[AGENCY].cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "{SENDER}"
-[transport.smtp]
-host = "127.0.0.1"
-port = {port}
-ca_file = "{pki.ca.cert}"
-timeout_s = 10
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""")  # fmt: skip
+    return sending_config(tmp_path, pki, port, rule="kela-fi", timeout_s=10)
 
 
 def test_tls_failures_are_deferred_shown_and_retried(pki: DemoPki, smtp_server, tmp_path: Path, capsys) -> None:

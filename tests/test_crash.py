@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import AGENCY, SENDER, GatedHandler, ServerFactory, make_document
+from smtp_fixtures import AGENCY, GatedHandler, ServerFactory, make_document, sending_config
 
 from intake import config as configuration
 from intake.delivery import Dispatcher
@@ -28,31 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _toml(tmp_path: Path, pki: DemoPki, port: int) -> Path:
-    path = tmp_path / "intake.toml"
-    path.write_text(f"""
-[ocr]
-workers = 2
-[[routing.rules]]
-id = "kela-fi"
-authority = "KELA"
-destination = "kela"
-[destinations.kela]
-address = "{AGENCY}"
-certificate = "{pki.agencies[AGENCY].cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "{SENDER}"
-[transport.smtp]
-host = "127.0.0.1"
-port = {port}
-ca_file = "{pki.ca.cert}"
-timeout_s = 120
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""")
-    return path
+    return sending_config(tmp_path, pki, port, rule="kela-fi", timeout_s=120, head="[ocr]\nworkers = 2")
 
 
 def _intake(*args: str | Path) -> subprocess.Popen[bytes]:

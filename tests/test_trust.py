@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from certs import Spec, issue
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, ServerFactory, make_document
+from smtp_fixtures import AGENCY, SENDER, ScriptedHandler, ServerFactory, make_document, sending_config
 
 from intake import preflight
 from intake.cli import ExitCode, main
@@ -135,28 +135,7 @@ def test_signing_may_be_switched_off_but_trust_anchors_may_not(tmp_path: Path, t
 
 
 def _write_toml(tmp_path: Path, pki: DemoPki, te_cert: Path, port: int, smtp_ca: Path) -> Path:
-    path = tmp_path / "intake.toml"
-    path.write_text(f"""
-[[routing.rules]]
-id = "te"
-authority = "TE"
-destination = "te"
-[destinations.te]
-address = "{TE}"
-certificate = "{te_cert}"
-[transport]
-spool = "{tmp_path / "spool"}"
-sender = "{SENDER}"
-[transport.smtp]
-host = "127.0.0.1"
-port = {port}
-ca_file = "{smtp_ca}"
-[transport.smime]
-certificate = "{pki.signer.cert}"
-key = "{pki.signer.key}"
-agency_trust = "{pki.ca.cert}"
-""")
-    return path
+    return sending_config(tmp_path, pki, port, authority="TE", address=TE, certificate=te_cert, smtp_ca=smtp_ca)
 
 
 def test_a_certificate_for_someone_else_stops_check_and_send_with_exit_3(
