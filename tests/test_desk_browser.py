@@ -24,6 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from smtp_fixtures import AGENCY
@@ -143,7 +144,7 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
     _shot(browser, "fi-document")
     choice = hetu.find_element(By.CSS_SELECTOR, f"input[name=candidate][value='{UNSURE_HETU_TRUTH}']")
     choice.click()
-    browser.find_element(By.ID, "pick-hetu").click()
+    _navigate(browser, browser.find_element(By.ID, "pick-hetu"))
     municipality = _wait(browser).until(ec.presence_of_element_located((By.ID, "municipality")))
     municipality.send_keys("Oulu")
     municipality.submit()
@@ -162,7 +163,7 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
     assert UNSURE_HETU_TRUTH not in json.dumps(dict(message_headers(message.read_bytes())))
 
     # Drag and drop: a file dropped on the list goes through the hot folder like a scan.
-    browser.find_element(By.CSS_SELECTOR, "header nav a.brand").click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, "header nav a.brand"))
     drop = _wait(browser).until(ec.presence_of_element_located((By.ID, "upload")))
     data = base64.b64encode((corpus / OTHER).read_bytes()).decode()
     browser.execute_script(DROP, drop, data, "Virtanen Matti.jpg")
@@ -181,6 +182,17 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
     _shot(browser, "sv-signin")
     browser.get(url + "/")  # signed out: nothing without signing in again
     assert browser.current_url.startswith(url + "/signin")
+
+
+def _navigate(browser: WebDriver, control: WebElement) -> None:
+    """Click a control that loads a new page, and wait until the old page is gone.
+
+    Without the wait, an element looked up next can be found on the old page a moment
+    before it is replaced, and is stale by the time it is used.
+    """
+    old = browser.find_element(By.TAG_NAME, "html")
+    control.click()
+    _wait(browser).until(ec.staleness_of(old))
 
 
 def message_headers(eml: bytes) -> list[tuple[str, str]]:
