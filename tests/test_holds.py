@@ -76,7 +76,7 @@ def test_a_rescan_of_a_queued_paper_is_held_as_a_possible_duplicate(tmp_path: Pa
     [
         pytest.param({}, True, id="same-paper"),
         pytest.param({"last_name": FieldValue("Korhonen", 0.9, None)}, False, id="other-readings"),
-        pytest.param({"hetu": FieldValue("131052-308T", 0.9, True)}, False, id="other-person"),
+        pytest.param({"hetu": FieldValue("131052-962W", 0.9, True)}, False, id="other-person"),
         pytest.param({"hetu": FieldValue("010594Y9032", 0.9, None)}, False, id="person-not-proven"),
     ],
 )
