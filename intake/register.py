@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intake.models import Document, FieldValue, SourceFile
+from intake.routing.place import proven_value
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queued (
@@ -63,8 +64,8 @@ class Entry:
 
 
 def _proven(document: Document, name: str) -> str | None:
-    value = document.fields.get(name)
-    return value.value if value is not None and value.valid is True else None
+    # Any proven value counts, whatever its confidence: the register compares, it does not route.
+    return proven_value(document, name, 0.0)
 
 
 class Register:

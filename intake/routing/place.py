@@ -34,7 +34,8 @@ class Unknown:
     reason: str
 
 
-def _proven(document: Document, name: str, threshold: float) -> str | None:
+def proven_value(document: Document, name: str, threshold: float) -> str | None:
+    """A field's value when it is proven (``valid`` True) and confident enough to route by."""
     value = document.fields.get(name)
     if value is None or value.value is None or value.valid is not True or value.confidence < threshold:
         return None
@@ -52,8 +53,8 @@ def resolve(document: Document, *, field_threshold: float = 0.6) -> Place | Unkn
         if given is None:
             return Unknown(f"{NEEDS_MUNICIPALITY}: the advisor's {document.place_override!r} is no municipality")
         return Place(given, "given by the advisor")
-    written = _proven(document, "municipality", field_threshold)
-    postal = _proven(document, "postal_code", field_threshold)
+    written = proven_value(document, "municipality", field_threshold)
+    postal = proven_value(document, "postal_code", field_threshold)
     area = places.postal_area(postal) if postal else None
     if written is not None:
         named = _named(written)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from intake import places
 from intake.config import Config, Rule
 from intake.models import Document, Route
-from intake.routing.place import Place, Unknown, resolve
+from intake.routing.place import Place, Unknown, proven_value, resolve
 
 
 class Verdict(StrEnum):
@@ -31,14 +31,6 @@ class Match:
     rule: str
     verdict: Verdict
     reason: str
-
-
-def _field(document: Document, name: str, threshold: float) -> str | None:
-    """A field's value when it is proven (``valid`` True) and confident enough to route by."""
-    value = document.fields.get(name)
-    if value is None or value.value is None or value.valid is not True or value.confidence < threshold:
-        return None
-    return value.value
 
 
 def _in_place(kind: str, wanted: list[str], place: Place) -> bool:
@@ -76,7 +68,7 @@ def matches(rule: Rule, document: Document, *, field_threshold: float = 0.6) -> 
                 return Match(rule.id, Verdict.NO, f"{name} {have} is not {'/'.join(wanted)}")
             said.append(f"{name} {have}")
     if rule.postal_code:
-        value = _field(document, "postal_code", field_threshold)
+        value = proven_value(document, "postal_code", field_threshold)
         if value is None:
             return Match(rule.id, Verdict.UNKNOWN, "needs postal_code, which could not be read reliably")
         if not any(value.startswith(prefix) for prefix in rule.postal_code):
