@@ -18,7 +18,7 @@ from stdnum.fi import ytunnus
 
 from intake.places import all_municipalities
 from intake.places.lookup import _postal
-from intake.routing.icr.comb import MARGIN_MM
+from intake.routing.icr.comb import BELOW_MM, MARGIN_MM
 from intake.routing.templates import FieldKind, load_templates
 from intake.routing.validators import HETU_CHECK
 from intake.units import px_per_mm
@@ -100,10 +100,10 @@ def _paste(page: np.ndarray, image: np.ndarray, x: int, baseline: int, size: int
 def write_zone(
     value: str, box: tuple[float, float], cells: int | None, font: dict, rng: np.random.Generator
 ) -> np.ndarray:
-    """A zone crop (MARGIN_MM around the box) with the printed box and ``value`` hand-written in it."""
-    m = round(MARGIN_MM * SCALE)
+    """A zone crop (as ``zone_crop`` cuts it) with the printed box and ``value`` hand-written in it."""
+    m, below = round(MARGIN_MM * SCALE), round(BELOW_MM * SCALE)
     w, h = round(box[0] * SCALE), round(box[1] * SCALE)
-    page = np.full((h + 2 * m, w + 2 * m), 255, np.uint8)
+    page = np.full((h + m + below, w + 2 * m), 255, np.uint8)
     cv2.rectangle(page, (m, m), (m + w, m + h), 0, 3)
     cv2.putText(page, "Label", (m + 8, m + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 60, 1)
     # A capital is about 0.36 of the glyph canvas; people write them 3.5–5 mm tall.

@@ -12,9 +12,12 @@ from intake.routing.templates import Zone
 from intake.units import MM_PER_INCH
 
 MARGIN_MM = 2.5  # read a little around the zone: registration can be a millimetre or more off
+# Below the box the crop reaches further: people write on or across the bottom rule, and
+# tails (J, Q, 4, 9) hang below it. A letter is kept whole if it starts inside the box.
+BELOW_MM = 5.0
 _RULE_SHARE = 0.6  # a column that is dark over this share of the box height is a printed separator
 _ABOVE_MM = 1.5  # people write across the box's rules: take some of the paper above ...
-_BELOW_MM = 2.5  # ... and more below, where descending strokes go
+_BELOW_MM = 4.5  # ... and more below, where descending strokes go (the crop has BELOW_MM)
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
 
 
@@ -28,11 +31,11 @@ class Comb:
 
 
 def zone_crop(warped: np.ndarray, zone: Zone, dpi: int, margin_mm: float = MARGIN_MM) -> np.ndarray:
-    """The zone's box plus ``margin_mm`` on every side, from a page warped into template pixels."""
+    """The zone's box plus ``margin_mm`` on three sides and BELOW_MM below, from a page warped into template pixels."""
     scale = dpi / MM_PER_INCH
     x, y, w, h = zone.box
     x0, y0 = max(0, round((x - margin_mm) * scale)), max(0, round((y - margin_mm) * scale))
-    x1, y1 = round((x + w + margin_mm) * scale), round((y + h + margin_mm) * scale)
+    x1, y1 = round((x + w + margin_mm) * scale), round((y + h + max(margin_mm, BELOW_MM)) * scale)
     return warped[y0:y1, x0:x1]
 
 
@@ -56,7 +59,7 @@ def ink_threshold(grey: np.ndarray) -> float:
     return paper - max(30.0, 0.3 * (paper - dark)) if paper - dark > 40 else dark - 1
 
 
-def _box_rows(ink: np.ndarray, expected_h: float) -> tuple[int, int]:
+def _box_rows(ink: np.ndarray, expected_h: float, expected_top: float) -> tuple[int, int]:
     """Top and bottom printed rules of the comb: the pair of long rows about one box apart."""
     rows = _line_positions(ink.sum(axis=1), ink.shape[1] * 0.45)
     best, best_err = None, expected_h * 0.25
@@ -66,8 +69,7 @@ def _box_rows(ink: np.ndarray, expected_h: float) -> tuple[int, int]:
             if err < best_err:
                 best, best_err = (top, bottom), err
     if best is None:  # fall back on the template: the box sits inside the margin
-        margin = (ink.shape[0] - expected_h) / 2
-        return round(margin), round(margin + expected_h)
+        return round(expected_top), round(expected_top + expected_h)
     return round(best[0]), round(best[1])
 
 
@@ -109,7 +111,7 @@ def split_comb(
     width, height = box_mm[0] * scale, box_mm[1] * scale
     level = ink_threshold(crop)
     ink = (crop < level).astype(np.uint8)
-    top, bottom = _box_rows(ink, height)
+    top, bottom = _box_rows(ink, height, margin_mm * scale)
     rules = _runs(ink.sum(axis=1), ink.shape[1] * 0.45)
     band = ink[top : bottom + 1]
     # Only long vertical runs are separators; strokes of a character are shorter than the box.
@@ -172,7 +174,8 @@ def _cell(
     for x in box:
         _erase_separator(ink, x, half)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    below_top = labels[top - y0 + round(_RULE_HALF_MM * scale) + 1 :, :]
+    # A character has ink inside the box; what lies wholly below it is the next field's print.
+    below_top = labels[top - y0 + round(_RULE_HALF_MM * scale) + 1 : bottom - y0, :]
     inside = np.zeros(count, bool)
     for i in range(1, count):
         x, _y, w, _h, _a = stats[i]
