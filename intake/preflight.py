@@ -16,9 +16,10 @@ from intake.errors import CertificateError, ConfigError, EnvironmentProblem
 
 
 def check(config: Config, *, sending: bool = True) -> None:
-    """Tesseract and its languages, the character model, templates and rules; keys and the PDF font when sending."""
+    """Tesseract and its languages, the character model, the word list, templates and rules; keys and font to send."""
     check_tesseract(config)
     check_character_model()
+    check_lexicon()
     check_rules(config)
     if sending:
         check_sending(config)
@@ -59,6 +60,13 @@ def check_character_model() -> None:
         CellReader()
     except IcrModelError as exc:
         raise EnvironmentProblem(str(exc)) from exc
+
+
+def check_lexicon() -> None:
+    """Voikko's Finnish word list must load: free text (names, streets) is decoded with it."""
+    from intake.routing.icr.lexicon import lexicon
+
+    lexicon()  # raises LexiconMissing (exit 4) with what to install
 
 
 def check_text_font() -> None:

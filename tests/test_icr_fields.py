@@ -83,6 +83,56 @@ def test_rules_select_among_alternatives_never_invent() -> None:
     assert unread.value is None and not unread.candidates  # 2 was never offered for the first box
 
 
+@pytest.mark.parametrize(
+    ("written", "confusions", "value"),
+    [
+        # The recogniser's best is K, but R is nearly as probable: the known surname wins.
+        ("JÄRVINEN", {2: {"K": 0.6, "R": 0.4}}, "JÄRVINEN"),
+        ("HÄMEENKATU 30", {6: {"X": 0.7, "K": 0.3}, 7: {"N": 0.55, "A": 0.45}}, "HÄMEENKATU 30"),
+        # R was offered, but far less probable than K: what was read stands.
+        ("JÄRVINEN", {2: {"K": 0.995, "R": 0.005}}, "JÄKVINEN"),
+        # The word needs a letter the recogniser never offered: nothing is invented.
+        ("JÄRVINEN", {2: {"K": 0.6, "X": 0.4}}, "JÄKVINEN"),
+        # A word nobody could know is left as read.
+        ("QWXZ", {}, "QWXZ"),
+    ],
+)
+def test_free_text_prefers_a_known_word_among_what_was_read(
+    written: str, confusions: dict[int, dict[str, float]], value: str
+) -> None:
+    reading = rules.read_text([(_glyphs(written), _slots(written, confusions=confusions))])
+    assert reading.value == value
+    assert not reading.clear  # free text is never proven by a word list
+
+
+def test_digit_boxes_count_a_written_o_as_zero() -> None:
+    """In a henkilötunnus a round 0 is often read as the letter O: the same drawing, so it counts as 0."""
+    boxes = _slots("230489-9910", confusions={2: {"O": 0.9, "0": 0.1}, 10: {"O": 0.8, "0": 0.2}})
+    reading = rules.read_hetu(boxes)
+    assert reading.value == "230489-9910"
+    assert reading.raw == "23O489-991O"  # what was read is still shown as read
+
+
+def test_missing_word_list_stops_the_run_without_touching_the_scan(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake.cli import main
+    from intake.errors import ExitCode
+    from intake.routing.icr import lexicon
+
+    monkeypatch.setattr(lexicon, "LANGUAGE", "xx")  # a language Voikko has no dictionary for
+    lexicon.lexicon.cache_clear()
+    try:
+        config = tmp_path / "intake.toml"
+        config.write_text(f'[transport]\nspool = "{tmp_path / "spool"}"\n', encoding="utf-8")
+        code = main(["process", "--no-send", "--config", str(config), str(corpus / "scan_0000.tif")])
+    finally:
+        lexicon.lexicon.cache_clear()
+    assert code == ExitCode.ENVIRONMENT
+    assert "apt-get install voikko-fi" in capsys.readouterr().err
+    assert not (tmp_path / "spool" / "quarantine").exists()
+
+
 def test_two_misread_digits_that_still_pass_the_check_are_not_clear() -> None:
     """The notes' example: 1965668-3 and 7865668-3 both pass mod 11; a reading torn between them is not proof."""
     written = "7865668-3"

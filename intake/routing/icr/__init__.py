@@ -107,7 +107,7 @@ def read_zone(warped: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | 
 
 
 def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | None = None) -> FieldReading:
-    """Read a zone from its crop (``zone_crop``: the box with MARGIN_MM around it)."""
+    """Read a zone from its crop (``zone_crop``: the box with MARGIN_MM around it, BELOW_MM below)."""
     reader = reader or _reader()
     if zone.cells:
         comb = split_comb(crop, zone.cells, (zone.box[2], zone.box[3]), dpi)

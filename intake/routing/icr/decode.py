@@ -62,6 +62,20 @@ def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: boo
     return out
 
 
+# Hand-printed, these pairs are the same drawing: where only the digit may stand, the
+# letter's share is the digit's (and the other way round in names, ``rules._as_letters``).
+_SAME_DRAWING = (("O", "0"), ("I", "1"))
+
+
+def fold(slot: Slot, allowed: str) -> Slot:
+    """``slot`` with O counted as 0 and I as 1 where ``allowed`` has the digit but not the letter."""
+    folded = dict(slot)
+    for letter, digit in _SAME_DRAWING:
+        if digit in allowed and letter not in allowed and letter in folded:
+            folded[digit] = folded.get(digit, 0.0) + folded.pop(letter)
+    return folded
+
+
 def _log(p: float) -> float:
     return math.log(max(p, _FLOOR))
 
@@ -134,6 +148,7 @@ def decode(
     raw = raw_text(slots_)
     if len(slots_) != len(allowed):
         return FieldReading(None, 0.0, (), raw, f"{len(slots_)} characters written, {len(allowed)} expected")
+    slots_ = [fold(slot, chars) for slot, chars in zip(slots_, allowed, strict=True)]
     scored = beam(slots_, allowed)
     passing = [(s, text) for s, text in scored if rule(text)]
 

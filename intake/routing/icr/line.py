@@ -92,7 +92,7 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
 
 
 def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.ndarray:
-    """A mask of the hand-written ink in a zone crop (``zone_crop``, MARGIN_MM around the box)."""
+    """A mask of the hand-written ink in a zone crop (``zone_crop``: MARGIN_MM around the box, BELOW_MM below)."""
     scale = px_per_mm(dpi)
     m = round(MARGIN_MM * scale)
     box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))

@@ -18,7 +18,8 @@ from stdnum.fi import hetu as stdnum_hetu
 from stdnum.fi import ytunnus as stdnum_ytunnus
 
 from intake.places import all_municipalities, postal_area
-from intake.routing.icr.decode import DIGITS, LETTERS, FieldReading, Slot, beam, decide, decode, raw_text
+from intake.routing.icr.decode import DIGITS, LETTERS, FieldReading, Slot, beam, decide, decode, fold, raw_text
+from intake.routing.icr.lexicon import lexicon
 from intake.routing.icr.line import Glyph
 from intake.routing.validators import HETU_CENTURY, HETU_CHECK, amount
 
@@ -29,6 +30,10 @@ LATEST_YEARS_AHEAD = 10
 _MARKS = ".,-"
 _MIXED = 15.0  # log-odds by which a mixed letters-and-digits word must beat a pure one
 _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
+# A known word is preferred to the best reading when it is at least this probable against
+# it; set on synthetic forms in fonts held out of training (tools/icr/evaluate.py --synthetic).
+KNOWN_WORD = 0.05
+_WORD_BEAM = 64
 _EMAIL_CHARS = LETTERS[:26] + DIGITS + "._-@+"
 _PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
 _EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
@@ -48,6 +53,8 @@ def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
         return FieldReading(None, 0.0, (), raw_text(boxes), f"a henkilötunnus has 11 characters, got {len(boxes)}")
     if any(not box for box in boxes):
         return FieldReading(None, 0.0, (), raw_text(boxes), "a box is empty")
+    raw = raw_text(boxes)
+    boxes = [fold(box, chars) for box, chars in zip(boxes, (*HETU_ALLOWED, HETU_CHECK), strict=True)]
     scored, best = [], -math.inf
     for score, head in beam(boxes[:10], HETU_ALLOWED):
         tail = max(boxes[10].values())
@@ -61,7 +68,7 @@ def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
     def weakest(text: str) -> float:
         return min(box.get(c, 0.0) for box, c in zip(boxes, text, strict=True))
 
-    return decide(scored, weakest, raw=raw_text(boxes), best_score=best)
+    return decide(scored, weakest, raw=raw, best_score=best)
 
 
 def hetu_birth_date(value: str) -> dt.date | None:
@@ -207,8 +214,25 @@ def _word(slots: Sequence[Slot]) -> str:
         return sum(math.log(max(s.get(c, 0.0), 1e-6)) for s, c in zip(slots, picks, strict=True)), "".join(picks)
 
     mixed = best(LETTERS + DIGITS + "-+")
-    pure = max(best(LETTERS + "-"), best(DIGITS + "-+"))
-    return mixed[1] if mixed[0] > pure[0] + _MIXED else pure[1]
+    letters = best(LETTERS + "-")
+    pure = max(letters, best(DIGITS + "-+"))
+    if mixed[0] > pure[0] + _MIXED:
+        return mixed[1]
+    return _known_word(slots, letters) if pure is letters else pure[1]
+
+
+def _known_word(slots: Sequence[Slot], best: tuple[float, str]) -> str:
+    """The likeliest reading of a word that Voikko knows, if it is nearly as probable as the best one."""
+    words = lexicon()
+    if len(slots) < 2 or words.known(best[1]):
+        return best[1]
+    floor = best[0] + math.log(KNOWN_WORD)
+    for score, text in beam(slots, [LETTERS + "-"] * len(slots), width=_WORD_BEAM):
+        if score < floor:
+            break
+        if words.known(text):
+            return text
+    return best[1]
 
 
 def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
