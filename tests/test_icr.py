@@ -105,6 +105,26 @@ def test_comb_splits_into_eleven_printed_boxes(name: str) -> None:
 
 
 @needs_corpus
+def test_hyphen_written_on_the_bottom_rule_is_not_lost() -> None:
+    """Erasing the printed rules must not erase a hyphen drawn along one: the box would read as empty."""
+    warped, zone, _ = _hetu_zone(SCANS[0])
+    crop = zone_crop(warped, zone, FIELD_DPI).copy()
+    comb = split_comb(crop, 11, zone.box[2:], FIELD_DPI)
+    scale = FIELD_DPI / 25.4
+    left, right = comb.separators[6], comb.separators[7]
+    # Blank the box, then draw a pen stroke (0.5 mm) over the middle of its bottom rule.
+    ink = (crop < 128).astype(np.uint8)
+    rows = np.flatnonzero(ink[:, left + 5 : right - 5].mean(axis=1) > 0.9)
+    bottom = int(rows[rows > crop.shape[0] / 2][0]) if (rows > crop.shape[0] / 2).any() else int(rows[-1])
+    crop[rows.min() + 4 : bottom - 2, left + 4 : right - 4] = 255
+    crop[bottom - 3 : bottom + 4, left + round(1.5 * scale) : right - round(1.5 * scale)] = 20
+    cells = split_comb(crop, 11, zone.box[2:], FIELD_DPI).cells
+    ys, xs = np.nonzero(cells[6] < 255)
+    assert ys.size, "the hyphen was erased with the rule"
+    assert np.ptp(xs) > 1.5 * np.ptp(ys)  # flat: the reader's dash test (_dash) calls it a hyphen
+
+
+@needs_corpus
 def test_comb_survives_misregistration() -> None:
     """The separators are found on the print, not assumed: shift the page by ±1 mm."""
     warped, zone, _ = _hetu_zone(SCANS[0])

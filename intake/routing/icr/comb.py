@@ -19,6 +19,9 @@ _RULE_SHARE = 0.6  # a column that is dark over this share of the box height is 
 _ABOVE_MM = 1.5  # people write across the box's rules: take some of the paper above ...
 _BELOW_MM = 4.5  # ... and more below, where descending strokes go (the crop has BELOW_MM)
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
+_STROKE_MM = 0.25  # a pen stroke along a rule makes it at least this much thicker ...
+_DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
+_NEARLY_BLANK = 0.004  # a box with less ink than this share of its image has nothing written (model.normalise)
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,9 @@ def _cell(
         x, _y, w, _h, _a = stats[i]
         inside[i] = box[0] < x + w / 2 < box[1]
     keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
+    if keep.sum() < _NEARLY_BLANK * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
+        near = [(a - y0, b - y0) for a, b in rules if top - 3 <= a <= bottom + 3]
+        keep |= _stroke_on_rule(grey < level, near, box, scale)
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
     # Back to the box's own width (or the character's, if wider): blank and speck tests
     # downstream are relative to the image's size.
@@ -188,3 +194,25 @@ def _cell(
     x0 = min(box[0], int(cols[0])) if cols.size else box[0]
     x1 = max(box[1], int(cols[-1]) + 1) if cols.size else box[1]
     return np.where(keep, grey, np.uint8(255))[:, x0:x1]
+
+
+def _stroke_on_rule(ink: np.ndarray, rules: list[tuple[int, int]], box: tuple[int, int], scale: float) -> np.ndarray:
+    """A flat stroke drawn along the box's top or bottom rule (a hyphen written low), else nothing.
+
+    Erasing the rules takes such a stroke with them and leaves the box blank. It shows as the
+    rule thickened over a stretch of the box: thicker than the rule elsewhere on the strip by
+    ``_STROKE_MM``, over at least ``_DASH_MM``. Only asked for a box that is otherwise empty.
+    """
+    found = np.zeros_like(ink)
+    reach = max(2, round(0.5 * scale))
+    inner = slice(box[0] + max(1, round(_RULE_HALF_MM * scale)) + 1, box[1] - max(1, round(_RULE_HALF_MM * scale)))
+    for start, end in rules:
+        a, b = max(0, start - reach), min(ink.shape[0], end + reach)
+        thickness = ink[a:b].sum(axis=0)
+        usual = float(np.percentile(thickness, 20))  # the rule itself: neighbours cross it too
+        thick = np.zeros(ink.shape[1], bool)
+        thick[inner] = thickness[inner] >= usual + max(2.0, _STROKE_MM * scale)
+        for x0, x1 in _runs(thick.astype(float), 0.5):
+            if x1 - x0 >= _DASH_MM * scale:
+                found[a:b, x0:x1] = ink[a:b, x0:x1]
+    return found
