@@ -105,6 +105,19 @@ def test_free_text_prefers_a_known_word_among_what_was_read(
     assert not reading.clear  # free text is never proven by a word list
 
 
+def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:
+    reading = rules.read_municipality(_glyphs("OUL.U"), _slots("OUL.U"))
+    assert (reading.value, reading.clear) == ("OULU", True)
+
+
+@pytest.mark.parametrize("written", ["KAJANI", "KAJAAANI"])  # a letter lost (two cut as one), a stray piece
+def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(written: str) -> None:
+    reading = rules.read_municipality(_glyphs(written), _slots(written))
+    assert reading.value == "KAJAANI"
+    assert not reading.clear and not reading.sound  # it can be offered, never proven
+    assert reading.candidates[0][0] == "KAJAANI"
+
+
 def test_digit_boxes_count_a_written_o_as_zero() -> None:
     """In a henkilötunnus a round 0 is often read as the letter O: the same drawing, so it counts as 0."""
     boxes = _slots("230489-9910", confusions={2: {"O": 0.9, "0": 0.1}, 10: {"O": 0.8, "0": 0.2}})

@@ -18,7 +18,18 @@ from stdnum.fi import hetu as stdnum_hetu
 from stdnum.fi import ytunnus as stdnum_ytunnus
 
 from intake.places import all_municipalities, postal_area
-from intake.routing.icr.decode import DIGITS, LETTERS, FieldReading, Slot, beam, decide, decode, fold, raw_text
+from intake.routing.icr.decode import (
+    DIGITS,
+    LETTERS,
+    FieldReading,
+    Slot,
+    beam,
+    decide,
+    decode,
+    fold,
+    posteriors,
+    raw_text,
+)
 from intake.routing.icr.lexicon import lexicon
 from intake.routing.icr.line import Glyph
 from intake.routing.validators import HETU_CENTURY, HETU_CHECK, amount
@@ -34,6 +45,11 @@ _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 # it; set on synthetic forms in fonts held out of training (tools/icr/evaluate.py --synthetic).
 KNOWN_WORD = 0.05
 _WORD_BEAM = 64
+_GAP = 0.01  # a glyph with no letter, or a letter with no glyph, in _nearest_names
+_MAX_GAPS = 2
+_NEAREST_PER_GLYPH = 0.05  # a name may fall this short of the best reading a glyph, on average
+_NEAREST_SHARE = 0.5  # the nearest name must hold this share of all names' alignment weight
+_NEAREST_SHOWN = 3
 _EMAIL_CHARS = LETTERS[:26] + DIGITS + "._-@+"
 _PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
 _EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
@@ -260,7 +276,8 @@ def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldRe
     A name has no digits, and a hand-printed 0 or 1 is the same drawing as O or I: their
     share goes to the letter.
     """
-    chars = [(g, _as_letters(s)) for g, s in zip(glyphs, slots, strict=True)]
+    # No name holds a full stop or a comma: such a mark is a speck or a piece of a letter.
+    chars = [(g, _as_letters(s)) for g, s in zip(glyphs, slots, strict=True) if g.mark not in (".", ",")]
     slots = [s for _, s in chars]
     scored = []
     for name in _names():
@@ -280,9 +297,47 @@ def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldRe
         return min((1.0 if g.mark == c else s.get(c, 0.0)) for (g, s), c in zip(chars, letters, strict=True))
 
     reading = decide(scored, weakest, raw=raw, best_score=best)
-    if reading.value is None:  # not a name on the list: what was read, for a person to check
-        return FieldReading(read_text([(glyphs, slots)]).value, 0.0, reading.candidates, raw, reading.reason)
+    if reading.value is None:
+        nearest = _nearest_names(chars, best)
+        if nearest and nearest[0][1] >= _NEAREST_SHARE:  # a letter merged, split or lost: never clear
+            reason = "nearest municipality name, with a character more or fewer than written"
+            return FieldReading(nearest[0][0], 0.0, tuple(nearest[:_NEAREST_SHOWN]), raw, reason)
+        # Not a name on the list: what was read, for a person to check.
+        return FieldReading(read_text([([g for g, _ in chars], slots)]).value, 0.0, reading.candidates, raw,
+                            reading.reason)  # fmt: skip
     return reading
+
+
+def _nearest_names(chars: Sequence[tuple[Glyph, Slot]], best: float) -> list[tuple[str, float]]:
+    """Municipality names by how well they explain the glyphs when one or two were cut wrong.
+
+    An alignment of glyphs to a name's letters: a glyph read as the letter scores its
+    probability; a glyph with no letter (a stray piece) or a letter with no glyph (two
+    touching letters cut as one) costs _GAP each, at most _MAX_GAPS of them. Apart from
+    its gaps, a name may fall short of the best reading (``best``) by _NEAREST_PER_GLYPH a
+    glyph on average: scribble is near no name.
+    """
+    gap = math.log(_GAP)
+    logs = [{c: math.log(max(p, 1e-6)) for c, p in slot.items()} for _, slot in chars]
+    marks = [glyph.mark for glyph, _ in chars]
+    n = len(chars)
+    scored = []
+    for name in _names():
+        letters = name.replace(" ", "")
+        m = len(letters)
+        if not n or abs(m - n) > _MAX_GAPS or m == n:
+            continue
+        previous = [j * gap for j in range(m + 1)]
+        for i in range(1, n + 1):
+            row = [i * gap] + [0.0] * m
+            for j in range(1, m + 1):
+                c = letters[j - 1]
+                hit = 0.0 if marks[i - 1] == c else (-13.8 if marks[i - 1] else logs[i - 1].get(c, -13.8))
+                row[j] = max(previous[j - 1] + hit, previous[j] + gap, row[j - 1] + gap)
+            previous = row
+        if previous[m] >= best + abs(m - n) * gap + n * math.log(_NEAREST_PER_GLYPH):
+            scored.append((previous[m], name))
+    return posteriors(scored)
 
 
 def _as_letters(slot: Slot) -> Slot:
