@@ -105,6 +105,18 @@ def test_free_text_prefers_a_known_word_among_what_was_read(
     assert not reading.clear  # free text is never proven by a word list
 
 
+def test_address_names_are_chosen_as_words_among_what_was_read() -> None:
+    """vllle.k0rh0nen@eslmerkki.fl as read; Voikko knows Ville, Korhonen and esimerkki, and fi is a domain."""
+    written = "VILLE.KORHONEN@ESIMERKKI.FI"
+    torn = {1: {"L": 0.6, "I": 0.4}, 7: {"0": 0.9, "O": 0.1}, 17: {"L": 0.7, "I": 0.3}, 26: {"L": 0.6, "I": 0.4}}
+    reading = rules.read_email(_glyphs(written), _slots(written, confusions=torn))
+    assert reading.value == "ville.korhonen@esimerkki.fi"
+    assert not reading.clear
+    # Never a letter the recogniser did not offer: with no I offered, the first name stays as read.
+    reading = rules.read_email(_glyphs(written), _slots(written, confusions={1: {"L": 1.0}}))
+    assert reading.value.startswith("vllle.")
+
+
 def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:
     reading = rules.read_municipality(_glyphs("OUL.U"), _slots("OUL.U"))
     assert (reading.value, reading.clear) == ("OULU", True)

@@ -45,6 +45,13 @@ _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 # it; set on synthetic forms in fonts held out of training (tools/icr/evaluate.py --synthetic).
 KNOWN_WORD = 0.05
 _WORD_BEAM = 64
+_EMAIL_SEPARATORS = ".@-_+"
+_EMAIL_LETTERS = LETTERS[:26]
+_ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
+# Top-level domains people here write; another one is read as written.
+_COMMON_TLDS = frozenset(
+    ["FI", "COM", "NET", "ORG", "SE", "EU", "INFO", "IO", "AX", "NU", "DE", "EE", "NO", "DK", "UK", "FR", "BIZ", "ME"]
+)
 _GAP = 0.01  # a glyph with no letter, or a letter with no glyph, in _nearest_names
 _MAX_GAPS = 2
 _NEAREST_PER_GLYPH = 0.05  # a name may fall this short of the best reading a glyph, on average
@@ -214,7 +221,67 @@ def read_email(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
         {g.mark: 1.0} if g.mark else {c: p * (_EMAIL_DIGIT_PRIOR if c in DIGITS else 1.0) for c, p in s.items()}
         for g, s in zip(glyphs, slots, strict=True)
     ]
-    return decode(marked, allowed, lambda text: bool(_EMAIL.match(text)), show=str.lower)
+    reading = decode(marked, allowed, lambda text: bool(_EMAIL.match(text)), show=str.lower)
+    if reading.value is None:
+        return reading
+    value = _known_email_parts(reading.value.upper(), marked)
+    if value == reading.value.upper():
+        return reading
+    shown = value.lower()
+    candidates = ((shown, reading.confidence), *[c for c in reading.candidates if c[0] != shown])
+    reason = "the address's names and domain chosen among the readings as words Voikko knows"
+    return replace(reading, value=shown, candidates=candidates[: len(reading.candidates)], clear=False,
+                   reason=reason)  # fmt: skip
+
+
+def _known_email_parts(text: str, slots: Sequence[Slot]) -> str:
+    """Each name of an address (between . @ - _ +) as a word Voikko knows, if one was nearly as likely.
+
+    Addresses are spelt without Ä and Ö (järvinen → jarvinen): a part is known when Voikko
+    knows it with some of its A and O as Ä and Ö. The last part is the top-level domain.
+    """
+    out = list(text)
+    starts = [0, *[k + 1 for k, c in enumerate(text) if c in _EMAIL_SEPARATORS]]
+    ends = [k for k, c in enumerate(text) if c in _EMAIL_SEPARATORS] + [len(text)]
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        part = [_email_letters(slot) for slot in slots[a:b]]
+        if b - a < 2:
+            continue
+        known = _is_tld if k == len(starts) - 1 else _known_spelt_ascii
+        best = sum(math.log(max(max(s.values(), default=0.0), 1e-6)) for s in part)
+        floor = best + math.log(KNOWN_WORD)
+        for score, word in beam(part, [_EMAIL_LETTERS] * len(part), width=_WORD_BEAM):
+            if score < floor:
+                break
+            if known(word):
+                out[a:b] = word
+                break
+    return "".join(out)
+
+
+def _email_letters(slot: Slot) -> Slot:
+    """A character of an address's name: the digits that look like letters count as those letters."""
+    folded = {c: p for c, p in slot.items() if c in _EMAIL_LETTERS}
+    for digit, letter in (("0", "O"), ("1", "L"), ("5", "S")):
+        folded[letter] = folded.get(letter, 0.0) + slot.get(digit, 0.0)
+    return folded
+
+
+def _known_spelt_ascii(word: str) -> bool:
+    words = lexicon()
+    places = [k for k, c in enumerate(word) if c in "AO"][:_ASCII_VARIANTS]
+    for pattern in range(2 ** len(places)):
+        variant = list(word)
+        for bit, k in enumerate(places):
+            if pattern >> bit & 1:
+                variant[k] = "Ä" if word[k] == "A" else "Ö"
+        if words.known("".join(variant)):
+            return True
+    return False
+
+
+def _is_tld(word: str) -> bool:
+    return word in _COMMON_TLDS
 
 
 def _word(slots: Sequence[Slot]) -> str:
