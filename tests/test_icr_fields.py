@@ -117,6 +117,20 @@ def test_address_names_are_chosen_as_words_among_what_was_read() -> None:
     assert reading.value.startswith("vllle.")
 
 
+def test_a_tall_decimal_comma_read_as_a_digit_is_still_the_comma() -> None:
+    """1234,56 where the comma came out as a small low glyph the model calls 1; a stray dot inside is a speck."""
+    digit, comma = np.full((40, 20), 255, np.uint8), np.full((16, 6), 255, np.uint8)
+    glyphs = [Glyph(digit, 0, 0, False, None, 10) for _ in "1234"]
+    glyphs.insert(1, Glyph(BLANK, 0, 0, False, ".", 46))  # a piece broken off the 2
+    glyphs += [Glyph(comma, 0, 0, False, None, 44)] + [Glyph(digit, 0, 0, False, None, 10) for _ in "56"]
+    slots = [{"1": 0.98}, {".": 1.0}, {"2": 0.98}, {"3": 0.98}, {"4": 0.98}, {"1": 0.7, "7": 0.3}, {"5": 0.98},
+             {"6": 0.98}]  # fmt: skip
+    assert rules.read_amount(glyphs, slots).value == "1234.56"
+    # A full-size 1 in the same place is a digit: 1234156.
+    glyphs[5] = Glyph(digit, 0, 0, False, None, 10)
+    assert rules.read_amount(glyphs, slots).value == "1234156.00"
+
+
 def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:
     reading = rules.read_municipality(_glyphs("OUL.U"), _slots("OUL.U"))
     assert (reading.value, reading.clear) == ("OULU", True)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 from stdnum import iban as stdnum_iban
 from stdnum.fi import hetu as stdnum_hetu
 from stdnum.fi import ytunnus as stdnum_ytunnus
@@ -45,6 +46,8 @@ _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 # it; set on synthetic forms in fonts held out of training (tools/icr/evaluate.py --synthetic).
 KNOWN_WORD = 0.05
 _WORD_BEAM = 64
+_COMMA_HEIGHT = 0.6  # in an amount, a glyph lower than this share of the digits, sitting low, may be a comma
+_COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_LETTERS = LETTERS[:26]
 _ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
@@ -203,9 +206,35 @@ def read_phone(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
 
 
 def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
-    """A sum in euros: digits, and cents after a comma or a dot."""
-    allowed = [_MARKS if g.mark else DIGITS for g in glyphs]
-    marked = [{g.mark: 1.0} if g.mark else s for g, s in zip(glyphs, slots, strict=True)]
+    """A sum in euros: digits, and cents after a comma or a dot.
+
+    A decimal comma is often drawn taller than a dot and reaches the model as a digit (a 1
+    or a 2): a glyph much smaller than the digits and low on the line may be the comma.
+    Marks in a row (a comma in two pieces) are one separator, and only a mark before the
+    last one or two digits is one.
+    """
+    kept: list[tuple[Glyph, Slot]] = []
+    for g, s in zip(glyphs, slots, strict=True):
+        if g.mark and kept and kept[-1][0].mark:
+            continue
+        kept.append((g, s))
+    # One separator, before the cents: any other dot is a speck or a piece broken off a digit.
+    marks = [k for k, (g, _) in enumerate(kept) if g.mark]
+    cents = [k for k in marks if 1 <= len(kept) - k - 1 <= 2]
+    kept = [item for k, item in enumerate(kept) if not item[0].mark or k in cents[-1:]]
+    digits = [g for g, _ in kept if not g.mark]
+    height = float(np.median([g.image.shape[0] for g in digits])) if digits else 0.0
+    base = float(np.median([g.top + g.image.shape[0] for g in digits])) if digits else 0.0
+
+    def comma_like(g: Glyph) -> bool:
+        return g.image.shape[0] < _COMMA_HEIGHT * height and g.top > base - _COMMA_HEIGHT * height
+
+    allowed = [_MARKS if g.mark else (DIGITS + "," if comma_like(g) else DIGITS) for g, _ in kept]
+    marked = [
+        {g.mark: 1.0} if g.mark else ({",": _COMMA_SHARE, **{c: p * (1 - _COMMA_SHARE) for c, p in s.items()}}
+                                      if comma_like(g) else s)
+        for g, s in kept
+    ]  # fmt: skip
 
     def valid(text: str) -> bool:
         return bool(re.fullmatch(r"\d+([.,]\d{1,2})?", text))
