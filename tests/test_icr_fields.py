@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -129,6 +130,22 @@ def test_a_tall_decimal_comma_read_as_a_digit_is_still_the_comma() -> None:
     # A full-size 1 in the same place is a digit: 1234156.
     glyphs[5] = Glyph(digit, 0, 0, False, None, 10)
     assert rules.read_amount(glyphs, slots).value == "1234156.00"
+
+
+def test_a_letter_in_strokes_that_do_not_touch_is_one_letter_and_two_letters_stay_two() -> None:
+    """An N drawn as three separate lines is joined; the two I's after it are not."""
+    from intake.routing.icr.line import split_line
+
+    image = np.full((80, 200), 255, np.uint8)
+    for start, end in [((20, 15), (20, 65)), ((28, 15), (48, 65)), ((56, 15), (56, 65))]:  # N
+        cv2.line(image, start, end, 0, 4)
+    for x in (110, 135):  # I I
+        cv2.line(image, (x, 15), (x, 65), 0, 4)
+    glyphs = split_line(image, image < 128)
+    assert len(glyphs) == 5
+    joined, found = read_glyphs(glyphs, CellReader())
+    assert len(joined) == 3
+    assert [max(slot, key=slot.__getitem__) for slot in found] == ["N", "I", "I"]
 
 
 def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:

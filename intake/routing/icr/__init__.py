@@ -49,7 +49,9 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = Tru
     """The model's alternatives for each glyph (marks keep their own reading).
 
     Some hands draw a letter in strokes that do not touch (an N as three lines): two narrow
-    neighbours are read as one character when the model is surer of the pair than of either.
+    neighbours are read as one character when the model is surer of the pair than of the
+    weaker piece (a lone upright stroke reads as a sure I; the rest of the N does not).
+    Two real letters (II, LI) are each read surely: no pair beats that.
     """
     found = _slots(glyphs, reader, capitals)
     heights = [g.image.shape[0] for g in glyphs if g.mark is None]
@@ -66,7 +68,7 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = Tru
         out_glyphs, out_found, k = [], [], 0
         while k < len(glyphs):
             joined = read.get(k)
-            if joined and max(joined.values()) > max(max(found[k].values()), max(found[k + 1].values())) + _JOIN_MARGIN:
+            if joined and max(joined.values()) > min(max(found[k].values()), max(found[k + 1].values())) + _JOIN_MARGIN:
                 out_glyphs.append(pairs[k])
                 out_found.append(joined)
                 k += 2
