@@ -161,6 +161,15 @@ def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(wri
     assert reading.candidates[0][0] == "KAJAANI"
 
 
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("JÄ RVINEN", "JÄRVINEN"), ("M ÄKELÄ LIISA", "MÄKELÄ LIISA"), ("ASEMATIE 10", "ASEMATIE 10"),
+     ("JÄRVINEN VILLE", "JÄRVINEN VILLE")],
+)  # fmt: skip
+def test_a_gap_inside_a_word_is_not_a_space(written: str, value: str) -> None:
+    assert rules.read_text([(_glyphs(written), _slots(written))]).value == value
+
+
 def test_digit_boxes_count_a_written_o_as_zero() -> None:
     """In a henkilötunnus a round 0 is often read as the letter O: the same drawing, so it counts as 0."""
     boxes = _slots("230489-9910", confusions={2: {"O": 0.9, "0": 0.1}, 10: {"O": 0.8, "0": 0.2}})

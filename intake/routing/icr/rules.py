@@ -348,20 +348,34 @@ def _known_word(slots: Sequence[Slot], best: tuple[float, str]) -> str:
 
 
 def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
-    """Free text in block capitals: each word's best reading, spaces where the writer left them."""
-    words: list[str] = []
+    """Free text in block capitals: each word's best reading, spaces where the writer left them.
+
+    A wide gap inside a word (some hands space their letters) splits it: a piece that is no
+    word of its own and makes a known word with the next piece is read as that word.
+    """
+    runs: list[list[Slot]] = []
     confidence = 1.0
     for glyphs, slots in lines:
         run: list[Slot] = []
         for k, (glyph, slot) in enumerate(zip(glyphs, slots, strict=True)):
             if glyph.space_before and run:
-                words.append(_word(run))
+                runs.append(run)
                 run = []
             if glyph.mark not in (".", ","):  # dots in a name or street are specks, not writing
                 run.append(slot)
                 confidence = min(confidence, max(slot.values(), default=0.0))
             if k == len(glyphs) - 1 and run:
-                words.append(_word(run))
+                runs.append(run)
+    words = [_word(run) for run in runs]
+    known = lexicon().known
+    k = 0
+    while k < len(words) - 1:
+        joined = _word(runs[k] + runs[k + 1])
+        if not known(words[k]) and known(joined):  # a known word (ASEMATIE) is complete: 10 stays 10
+            runs[k : k + 2] = [runs[k] + runs[k + 1]]
+            words[k : k + 2] = [joined]
+            continue
+        k += 1
     value = " ".join(words)
     return FieldReading(value or None, confidence, (), value, "free text: no rule to check it against")
 
