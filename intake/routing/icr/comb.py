@@ -185,7 +185,8 @@ def _cell(
         inside[i] = box[0] < x + w / 2 < box[1]
     keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
     if keep.sum() < _NEARLY_BLANK * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
-        near = [(a - y0, b - y0) for a, b in rules if top - 3 <= a <= bottom + 3]
+        # Only the bottom rule: the printed label sits right above the top one.
+        near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
         keep |= _stroke_on_rule(grey < level, near, box, scale)
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
     # Back to the box's own width (or the character's, if wider): blank and speck tests
@@ -197,7 +198,7 @@ def _cell(
 
 
 def _stroke_on_rule(ink: np.ndarray, rules: list[tuple[int, int]], box: tuple[int, int], scale: float) -> np.ndarray:
-    """A flat stroke drawn along the box's top or bottom rule (a hyphen written low), else nothing.
+    """A flat stroke drawn along the box's bottom rule (a hyphen written low), else nothing.
 
     Erasing the rules takes such a stroke with them and leaves the box blank. It shows as the
     rule thickened over a stretch of the box: thicker than the rule elsewhere on the strip by
@@ -209,7 +210,10 @@ def _stroke_on_rule(ink: np.ndarray, rules: list[tuple[int, int]], box: tuple[in
     for start, end in rules:
         a, b = max(0, start - reach), min(ink.shape[0], end + reach)
         thickness = ink[a:b].sum(axis=0)
-        usual = float(np.percentile(thickness, 20))  # the rule itself: neighbours cross it too
+        ruled = thickness[thickness > 0]  # past the comb's ends there is no rule
+        if not ruled.size:
+            continue
+        usual = float(np.percentile(ruled, 20))  # the rule itself: neighbours cross it too
         thick = np.zeros(ink.shape[1], bool)
         thick[inner] = thickness[inner] >= usual + max(2.0, _STROKE_MM * scale)
         for x0, x1 in _runs(thick.astype(float), 0.5):
