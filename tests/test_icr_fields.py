@@ -240,8 +240,8 @@ def test_postal_code_and_municipality_prove_each_other(postal: str, municipality
     assert values["postal_code"].valid is valid and values["municipality"].valid is valid
 
 
-def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
-    """28100 and 28130 are both Pori: the municipality cannot tell them apart."""
+def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is() -> None:
+    """28100 and 28130 are both Pori: the municipality cannot tell the codes apart, but both say Pori."""
     unclear = FieldReading(
         "28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear", sound=frozenset({"28100", "28130"})
     )
@@ -250,8 +250,22 @@ def test_an_unclear_reading_is_not_proven_even_when_the_fields_agree() -> None:
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear("PORI")),
     }
     values = prove(readings)
-    assert values["postal_code"].valid is None and values["municipality"].valid is None
+    assert values["postal_code"].valid is None and values["municipality"].valid is True
     assert values["postal_code"].candidates == ("28100", "28130")
+
+
+@pytest.mark.parametrize(("written", "valid"), [("PORI", True), ("TURKU", None)])
+def test_a_clear_code_proves_a_name_read_with_a_letter_in_doubt_only_if_it_names_the_same_place(
+    written: str, valid: bool | None
+) -> None:
+    doubtful = FieldReading(written, 0.6, ((written, 0.6), ("KEMI", 0.4)), "?" + written[1:], "a letter in doubt")
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("28100")),
+        "municipality": (_zone("municipality", FieldKind.TEXT), doubtful),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is valid and values["municipality"].valid is valid
+    assert values["municipality"].value == written
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,9 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
     lies in the written municipality (Posti's table) compete, and the best must hold
     PAIR_POSTERIOR of them, each half being a real contender of its own field
     (``_contender``). The winning pair replaces the fields' readings: the rule chose it
-    among what was read, as the check character does for a henkilötunnus.
+    among what was read, as the check character does for a henkilötunnus. Failing that,
+    one clear half proves the other when the other's best reading names the same
+    municipality (a clear municipality proves only the place, not the code).
     """
     agreed = set()
     for name, (zone, postal) in list(readings.items()):
@@ -125,9 +127,9 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
             for place, q in pair[1].candidates
             if _same_place(code, place)
         ]
-        if not joint:
-            continue
         total = sum(w for _, _, w in joint)
+        if total <= 0:  # no pair agrees, or only pairs too unlikely to weigh anything
+            continue
         code, place, weight = max(joint, key=lambda item: item[2])
         contender = _contender(postal, code) and _contender(pair[1], place)
         if contender and weight / total >= decode.PAIR_POSTERIOR:
@@ -137,7 +139,47 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
                 replace(pair[1], value=place, confidence=weight / total, clear=True),
             )
             agreed |= {name, f"{prefix}municipality"}
+            continue
+        # The code may be torn between two of the same municipality's codes (50100 or 50200,
+        # both Mikkeli): the municipality is still proven, by all the pairs that name it.
+        municipality = _agreed_municipality(joint, total, postal, pair[1])
+        if municipality is not None:
+            place, share = municipality
+            readings[f"{prefix}municipality"] = (pair[0], replace(pair[1], value=place, confidence=share, clear=True))
+            agreed.add(f"{prefix}municipality")
+    for name, (zone, postal) in list(readings.items()):
+        prefix = name.removesuffix("postal_code")
+        pair = readings.get(f"{prefix}municipality")
+        if zone.kind != FieldKind.POSTAL or pair is None or not is_municipality(pair[0]) or name in agreed:
+            continue
+        written = pair[1]
+        # A clear postal code, and the written name read as that code's municipality (even
+        # with a letter in doubt): each reading is checked by the other.
+        if postal.clear and postal.value and written.value and _same_place(postal.value, written.value):
+            readings[f"{prefix}municipality"] = (pair[0], replace(written, clear=True))
+            agreed |= {name, f"{prefix}municipality"}
+        # A clear municipality, and the postal code's best reading lies in it: the place is proven.
+        elif written.clear and written.value and postal.value and _same_place(postal.value, written.value):
+            agreed.add(f"{prefix}municipality")
     return agreed
+
+
+def _agreed_municipality(
+    joint: list[tuple[str, str, float]], total: float, postal: FieldReading, written: FieldReading
+) -> tuple[str, float] | None:
+    """The municipality that PAIR_POSTERIOR of the agreeing pairs name, its name as written, and that share."""
+    shares: dict[str, float] = {}
+    for code, _place, weight in joint:
+        key = postal_area(code).municipality.code  # type: ignore[union-attr]  # _same_place found it
+        shares[key] = shares.get(key, 0.0) + weight / total
+    key, share = max(shares.items(), key=lambda item: item[1])
+    if share < decode.PAIR_POSTERIOR:
+        return None
+    ours = [(code, place, weight) for code, place, weight in joint if postal_area(code).municipality.code == key]  # type: ignore[union-attr]
+    code, place, _ = max(ours, key=lambda item: item[2])
+    if not (_contender(postal, code) and _contender(written, place)):
+        return None
+    return place, share
 
 
 def _contender(reading: FieldReading, value: str) -> bool:
