@@ -170,6 +170,15 @@ def test_a_gap_inside_a_word_is_not_a_space(written: str, value: str) -> None:
     assert rules.read_text([(_glyphs(written), _slots(written))]).value == value
 
 
+def test_a_henkilotunnus_of_someone_not_yet_born_is_no_candidate() -> None:
+    """The century sign is outside the check character: 060359-957C and 060359A957C both pass it,
+    but A says 2059. A hollow hyphen read as A or E must not make the reading doubtful."""
+    boxes = _slots("060359-957C", confusions={6: {"A": 0.5, "E": 0.2, "-": 0.3}})
+    reading = rules.read_hetu(boxes)
+    assert [text for text, _ in reading.candidates] == ["060359-957C"]
+    assert reading.clear
+
+
 def test_digit_boxes_count_a_written_o_as_zero() -> None:
     """In a henkilötunnus a round 0 is often read as the letter O: the same drawing, so it counts as 0."""
     boxes = _slots("230489-9910", confusions={2: {"O": 0.9, "0": 0.1}, 10: {"O": 0.8, "0": 0.2}})

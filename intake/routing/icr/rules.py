@@ -39,6 +39,7 @@ HETU_SIGNS = "".join(HETU_CENTURY)
 HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
 EARLIEST_YEAR = 1900  # dates on these forms: births, moves, periods, signatures
 LATEST_YEARS_AHEAD = 10
+OLDEST_YEARS = 120  # a henkilötunnus on a form belongs to someone alive: born 1906 or later in 2026
 _MARKS = ".,-"
 _MIXED = 15.0  # log-odds by which a mixed letters-and-digits word must beat a pure one
 _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
@@ -65,12 +66,14 @@ _PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
 _EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
 
 
-def _hetu_date_ok(text: str) -> bool:
+def _hetu_date_ok(text: str, today: dt.date | None = None) -> bool:
+    """A real date of birth: in the calendar, not in the future, and someone alive (OLDEST_YEARS)."""
     try:
-        dt.date(HETU_CENTURY[text[6]] + int(text[4:6]), int(text[2:4]), int(text[0:2]))
+        born = dt.date(HETU_CENTURY[text[6]] + int(text[4:6]), int(text[2:4]), int(text[0:2]))
     except ValueError:
         return False
-    return True
+    today = today or dt.date.today()
+    return today.year - OLDEST_YEARS <= born.year and born <= today
 
 
 def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
