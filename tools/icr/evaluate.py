@@ -91,8 +91,19 @@ def sweep(args: argparse.Namespace, reader: CellReader) -> None:
 
 
 def corpus_documents() -> list[list[dict]]:
-    samples = corpus.load()
-    return [list(group) for _, group in itertools.groupby(samples, key=lambda s: (s["file"], s["form_id"]))]
+    """The cached samples grouped per document (a batch may hold two of the same form in a row)."""
+    documents: list[list[dict]] = []
+    for _, group in itertools.groupby(corpus.load(), key=lambda s: (s["file"], s["form_id"])):
+        for sample in group:
+            if (
+                not documents
+                or documents[-1][0]["file"] != sample["file"]
+                or sample["zone"] in {s["zone"] for s in documents[-1]}
+                or documents[-1][0]["form_id"] != sample["form_id"]
+            ):
+                documents.append([])
+            documents[-1].append(sample)
+    return documents
 
 
 def main() -> None:
