@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -130,22 +129,6 @@ def test_a_tall_decimal_comma_read_as_a_digit_is_still_the_comma() -> None:
     # A full-size 1 in the same place is a digit: 1234156.
     glyphs[5] = Glyph(digit, 0, 0, False, None, 10)
     assert rules.read_amount(glyphs, slots).value == "1234156.00"
-
-
-def test_a_letter_in_strokes_that_do_not_touch_is_one_letter_and_two_letters_stay_two() -> None:
-    """An N drawn as three separate lines is joined; the two I's after it are not."""
-    from intake.routing.icr.line import split_line
-
-    image = np.full((80, 200), 255, np.uint8)
-    for start, end in [((20, 15), (20, 65)), ((28, 15), (48, 65)), ((56, 15), (56, 65))]:  # N
-        cv2.line(image, start, end, 0, 4)
-    for x in (110, 135):  # I I
-        cv2.line(image, (x, 15), (x, 65), 0, 4)
-    glyphs = split_line(image, image < 128)
-    assert len(glyphs) == 5
-    joined, found = read_glyphs(glyphs, CellReader())
-    assert len(joined) == 3
-    assert [max(slot, key=slot.__getitem__) for slot in found] == ["N", "I", "I"]
 
 
 def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:
@@ -338,6 +321,20 @@ def test_lines_cut_into_as_many_characters_as_were_written(corpus: Path, truth: 
             total += 1
             right += count == len(written.replace(" ", ""))
     assert total >= 20 and right >= 0.6 * total, f"{right} of {total} fields cut into the right count"
+
+
+@pytest.mark.parametrize(("name", "field", "written"), [("scan_0035.tif", "first_name", "VILLE")])
+def test_a_letter_in_strokes_that_do_not_touch_is_read_as_one(corpus: Path, truth: dict, name: str, field: str,
+                                                              written: str) -> None:  # fmt: skip
+    """This hand's V falls apart into two strokes the model reads as I and I: the pair reads surer than the weaker."""
+    document = truth[name]["documents"][0]
+    template = next(t for t in load_templates() if t.id == document["form_id"])
+    zone = next(z for z in template.zones if z.name == field)
+    assert document["values"][field] == written
+    warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
+    lines = split_lines(zone_crop(warped, zone, FIELD_DPI), zone.box[2:], FIELD_DPI)
+    assert sum(len(line) for line in lines) > len(written)  # cut into more pieces than letters
+    assert rules.read_text([read_glyphs(line, CellReader()) for line in lines]).value == written
 
 
 @pytest.mark.parametrize("name", SCANS)
