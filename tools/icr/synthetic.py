@@ -35,9 +35,11 @@ WORDS = ("PYYDÄN", "ASIAN", "KÄSITTELYÄ", "LIITTEENÄ", "TODISTUS", "OSOITE",
 
 
 def _hetu(rng: random.Random) -> str:
-    d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(0, 99)
-    body, z = f"{d:02d}{m:02d}{y:02d}", f"{rng.randint(900, 999):03d}"
-    return body + rng.choice("-" * 4 + "AYB") + z + HETU_CHECK[int(body + z) % 31]
+    """An artificial henkilötunnus (individual number 900–999) of someone born 1920–2024."""
+    d, m, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1920, 2024)
+    body, z = f"{d:02d}{m:02d}{year % 100:02d}", f"{rng.randint(900, 999):03d}"
+    sign = rng.choice("-" * 4 + "Y") if year < 2000 else rng.choice("AAB")
+    return body + sign + z + HETU_CHECK[int(body + z) % 31]
 
 
 def _ytunnus(rng: random.Random) -> str:
