@@ -162,6 +162,15 @@ def test_a_henkilotunnus_of_someone_not_yet_born_is_no_candidate() -> None:
     assert reading.clear
 
 
+def test_a_known_word_drawn_round_is_not_read_as_digits_but_a_house_number_stays_a_number() -> None:
+    round_ = {"O": 0.45, "0": 0.55}
+    word = _slots("OSOITE", confusions={0: round_, 1: {"S": 0.45, "5": 0.55}, 2: round_, 3: {"I": 0.45, "1": 0.55},
+                                        4: {"T": 0.45, "7": 0.55}, 5: {"E": 0.45, "6": 0.55}})  # fmt: skip
+    assert rules.read_text([(_glyphs("OSOITE"), word)]).value == "OSOITE"
+    number = _slots("150", confusions={0: {"1": 0.55, "I": 0.45}, 1: {"5": 0.55, "S": 0.45}, 2: round_})
+    assert rules.read_text([(_glyphs("150"), number)]).value == "150"  # ISO is a word, but short
+
+
 def test_digit_boxes_count_a_written_o_as_zero() -> None:
     """In a henkilötunnus a round 0 is often read as the letter O: the same drawing, so it counts as 0."""
     boxes = _slots("230489-9910", confusions={2: {"O": 0.9, "0": 0.1}, 10: {"O": 0.8, "0": 0.2}})

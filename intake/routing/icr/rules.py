@@ -49,6 +49,7 @@ _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 # cautious end is taken (a rare surname Voikko does not know must survive).
 KNOWN_WORD = 0.01
 _WORD_BEAM = 64
+_WORD_OVER_DIGITS = 4  # a known word this long beats a likelier all-digit reading
 _COMMA_HEIGHT = 0.6  # in an amount, a glyph lower than this share of the digits, sitting low, may be a comma
 _COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
@@ -332,18 +333,27 @@ def _word(slots: Sequence[Slot]) -> str:
 
     mixed = best(LETTERS + DIGITS + "-+")
     letters = best(LETTERS + "-")
-    pure = max(letters, best(DIGITS + "-+"))
+    digits = best(DIGITS + "-+")
+    pure = max(letters, digits)
     if mixed[0] > pure[0] + _MIXED:
         return mixed[1]
-    return _known_word(slots, letters) if pure is letters else pure[1]
+    if pure is letters:
+        return _known_word(slots, letters, letters[0])
+    # Digits are likelier (OSOITE drawn round reads 050172), but a known word of some length
+    # nearly as likely is the word: a house number is rarely a word (150 could be ISO).
+    if len(slots) >= _WORD_OVER_DIGITS:
+        word = _known_word(slots, letters, digits[0])
+        if lexicon().known(word):
+            return word
+    return digits[1]
 
 
-def _known_word(slots: Sequence[Slot], best: tuple[float, str]) -> str:
-    """The likeliest reading of a word that Voikko knows, if it is nearly as probable as the best one."""
+def _known_word(slots: Sequence[Slot], best: tuple[float, str], against: float) -> str:
+    """The likeliest reading of a word that Voikko knows, if it is nearly as probable as ``against``."""
     words = lexicon()
-    if len(slots) < 2 or words.known(best[1]):
+    if len(slots) < 2 or (words.known(best[1]) and best[0] >= against + math.log(KNOWN_WORD)):
         return best[1]
-    floor = best[0] + math.log(KNOWN_WORD)
+    floor = against + math.log(KNOWN_WORD)
     for score, text in beam(slots, [LETTERS + "-"] * len(slots), width=_WORD_BEAM):
         if score < floor:
             break
