@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from intake.config import AUTHORITIES
+from intake.config_routing import BUILTIN_AUTHORITIES as AUTHORITIES
 
 REFRESH_S = 1.0  # intake/desk/static/desk/desk.js REFRESH_MS
 ROOT = Path(__file__).resolve().parents[1]
