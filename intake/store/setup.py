@@ -119,6 +119,7 @@ def django_settings(config: Config) -> dict[str, Any]:
             "django.middleware.security.SecurityMiddleware",
             "intake.desk.middleware.SecurityHeaders",
             "django.contrib.sessions.middleware.SessionMiddleware",
+            "intake.desk.middleware.IdleClock",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "intake.desk.middleware.SessionLimits",
@@ -144,7 +145,7 @@ def django_settings(config: Config) -> dict[str, Any]:
             {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
         ],
         "SESSION_COOKIE_AGE": config.desk.session_idle_s,
-        "SESSION_SAVE_EVERY_REQUEST": True,  # the age counts from the last request: an idle limit
+        "SESSION_SAVE_EVERY_REQUEST": False,  # IdleClock: the age counts from the last request but the live list's
         "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Strict",
