@@ -26,9 +26,9 @@ SAFE_URL = re.compile(
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/rows", "/status.json", "/admin/rules", "/documents/7b0c8d3e-0000-4000-8000-000000000000",
-     "/documents/7b0c8d3e-0000-4000-8000-000000000000/pages/1.png"],
-    ids=["list", "rows", "status", "rules", "document", "page-image"],
+    ["/", "/rows", "/rows?since=20260101.1.0.000000", "/status.json", "/admin/rules",
+     "/documents/7b0c8d3e-0000-4000-8000-000000000000", "/documents/7b0c8d3e-0000-4000-8000-000000000000/pages/1.png"],
+    ids=["list", "rows", "rows-live", "status", "rules", "document", "page-image"],
 )  # fmt: skip
 def test_anonymous_is_sent_to_sign_in(desk: Config, path: str) -> None:
     response = _client().get(path)
