@@ -183,6 +183,9 @@ class DeskConfig(_Strict):
     language: Language = Language.FI
     session_idle_s: int = Field(1800, ge=60, le=24 * 3600, description="signed out after this much inactivity")
     session_max_s: int = Field(10 * 3600, ge=300, le=7 * 24 * 3600, description="signed out after this long anyway")
+    # An open list asks for news and is answered the moment there is some, or 'nothing new'
+    # after this; below the idle time-out of any proxy in front of the desk.
+    live_wait_s: float = Field(20.0, ge=1, le=120, description="longest wait of the live list for news")
 
 
 class Config(_Strict):

@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from intake.audit import Action, AuditLog, Event
+from intake.changes import changes
 from intake.config import Config, Destination
 from intake.durable import sha256_file
 from intake.errors import PackageError
@@ -157,6 +158,7 @@ class Dispatcher:
                 events.append(Event(action, package_id=item.package_id, destination=item.recipient, code=code))
         if events:
             self.audit.append(events)
+            changes.announce()  # the desk shows delivery states
         return report
 
     def retry(self, item_ids: list[str] | None = None) -> list[str]:
@@ -168,6 +170,7 @@ class Dispatcher:
             self.outbox.requeue(item_id, now=now)
             item = self.outbox.get(item_id)
             self.audit.record(Action.QUEUED, package_id=item.package_id, destination=item.recipient, code="retry")
+        changes.announce()
         return item_ids
 
     def lines(self) -> list[str]:

@@ -74,18 +74,24 @@ def private_file(path: Path) -> Path:
     """Create ``path`` empty (0600) if missing, or make it 0600; a symbolic link is refused.
 
     For files opened by libraries that create them with the umask's permissions (SQLite
-    gives its -wal and -shm files the database file's permissions).
+    gives its -wal and -shm files the database file's permissions). An existing file is
+    never opened: closing any descriptor of a database drops the POSIX locks SQLite holds
+    on it in this process, and another process may then delete the WAL under it.
     """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        if os.lstat(path).st_mode & 0o077:
+            _make_private(path)
     except OSError as exc:
         raise UnsafeFolder(f"cannot open {path} safely: {exc.strerror}", folder=str(path.parent)) from exc
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists() and not companion.is_symlink() and companion.stat().st_mode & 0o077:
             os.chmod(companion, 0o600)
     return path
+
+
+def _make_private(path: Path) -> None:
+    if path.is_symlink():
+        raise UnsafeFolder(f"cannot open {path} safely: it is a symbolic link", folder=str(path.parent))
+    os.chmod(path, 0o600)

@@ -7,6 +7,10 @@
     DIR/review/          handled, some document held for review: <sha256[:24]>.<ext> + .result.json
     DIR/quarantine/      rejected:                               <sha256[:24]>.<ext> + .reason.json
 
+A file is taken once its size and mtime are unchanged over two polls; one renamed into
+DIR (written under a hidden name first, as scanners and the desk's upload do) is seen at
+once through inotify on Linux and taken at a second look 50 ms later.
+
 The scanner's file name may carry a customer's name or henkilötunnus, and any bytes at
 all: intake never stores, logs or prints it. A claimed file is named by a time stamp and
 settled under its content hash; the result and reason files give the time it was scanned
@@ -28,7 +32,7 @@ import sqlite3
 import stat
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +41,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from intake import retention, spool
+from intake.arrivals import Arrivals
 from intake.audit import Action
 from intake.config import Config
 from intake.delivery import Dispatcher
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTPUTS = ("done", "review", "quarantine")
+RENAMED_LOOK_S = 0.05  # the second look at a file renamed in: it must be unchanged since the first
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".lock")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, state TEXT NOT NULL, finished REAL NOT NULL);
@@ -114,6 +120,15 @@ class Journal:
             db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (key, package_id, time.time()))
 
 
+@dataclass(frozen=True)
+class _Sighting:
+    """A file's size and mtime when first seen so, and whether it had just been renamed in."""
+
+    mark: tuple[int, int]
+    since: float
+    renamed: bool = False
+
+
 @dataclass
 class Summary:
     """What a run of the hot folder did: files per final state (done, review, quarantine, duplicate)."""
@@ -141,7 +156,8 @@ class Watcher:
     """
 
     def __init__(self, folder: Path, pipeline: Pipeline, *, dispatcher: Dispatcher | None,
-                 temp_names_after_s: float = 600.0, store: Store | None = None) -> None:  # fmt: skip
+                 temp_names_after_s: float = 600.0, settle_s: float = 0.0,
+                 store: Store | None = None) -> None:  # fmt: skip
         if not folder.is_dir():
             raise UsageError(f"the hot folder {folder} does not exist or is not a folder")
         self.folder = folder
@@ -149,6 +165,7 @@ class Watcher:
         self.dispatcher = dispatcher
         self.store = store
         self.temp_names_after_s = temp_names_after_s
+        self.settle_s = settle_s
         try:
             self.processing = private_dir(private_dir(folder / ".intake") / "processing")
             for place in (folder / ".intake", self.processing, *(private_dir(folder / name) for name in OUTPUTS)):
@@ -157,21 +174,38 @@ class Watcher:
             raise EnvironmentProblem(f"cannot prepare the hot folder {folder}: {exc.strerror}") from exc
         self.journal = Journal(folder / ".intake" / "journal.sqlite")
         self.summary = Summary()
-        self._seen: dict[str, tuple[int, int]] = {}
+        self._seen: dict[str, _Sighting] = {}
         self._others = 0  # entries that are not regular files, last counted
 
-    def poll(self) -> list[Path]:
+    def poll(self, renamed: Set[str] = frozenset()) -> list[Path]:
         """Claim every file whose size and mtime are unchanged since the previous poll.
+
+        A file written in place must also have been unchanged for ``settle_s`` (polls
+        woken early by arrivals do not shorten that). A file ``renamed`` into the folder
+        since the previous poll was complete before it got its name, as scanners and the
+        desk's upload do it: one more look that finds it unchanged is enough.
 
         A hidden or temporary name is claimed only once unchanged for
         ``temp_names_after_s``: scanners rename such files when done, so one left alone
         that long is a finished file under an odd name, or an abandoned one; either way
         it is processed (or quarantined with the reason), never ignored forever.
         """
-        current = self._scan()
-        stable = sorted(name for name, mark in current.items() if self._seen.get(name) == mark)
-        self._seen = {name: mark for name, mark in current.items() if name not in stable}
-        return [claim for name in stable if (claim := self._claim(name)) is not None]
+        now = time.monotonic()
+        stable, seen = [], {}
+        for name, mark in self._scan().items():
+            before = self._seen.get(name)
+            if before is None or before.mark != mark or name in renamed:
+                seen[name] = _Sighting(mark, now, renamed=name in renamed)
+            elif before.renamed or now - before.since >= self.settle_s:
+                stable.append(name)
+            else:
+                seen[name] = before
+        self._seen = seen
+        return [claim for name in sorted(stable) if (claim := self._claim(name)) is not None]
+
+    def expecting(self) -> bool:
+        """Whether a file renamed in waits for its second look (the caller looks again soon)."""
+        return any(sighting.renamed for sighting in self._seen.values())
 
     def _scan(self) -> dict[str, tuple[int, int]]:
         current: dict[str, tuple[int, int]] = {}
@@ -332,10 +366,15 @@ class _Stop:
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
 
-    def sleep(self, seconds: float) -> None:
+    def wait(self, seconds: float, arrivals: Arrivals | None) -> set[str]:
+        """Sleep ``seconds``, less when files are renamed in (returns their names) or a stop is requested."""
         deadline = time.monotonic() + seconds
-        while not self.requested and time.monotonic() < deadline:
-            time.sleep(min(0.2, seconds))
+        while not self.requested and (left := deadline - time.monotonic()) > 0:
+            if arrivals is None:
+                time.sleep(min(0.2, left))
+            elif names := arrivals.wait(min(0.2, left)):
+                return names
+        return set()
 
 
 class _Daily:
@@ -383,10 +422,11 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
     """Run the hot folder until stopped (or, with ``once``, over what is there now)."""
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    arrivals = None if once else Arrivals.open(folder)
     try:
         spool.clean_at_start(config.transport.spool)
         with spool.work_dir(config.transport.spool) as work, Pipeline(config, work=work) as pipeline:
-            watcher = Watcher(folder, pipeline, dispatcher=dispatcher,
+            watcher = Watcher(folder, pipeline, dispatcher=dispatcher, settle_s=interval,
                               temp_names_after_s=config.watch.temp_names_after_s, store=store)  # fmt: skip
             daily = _Daily(folder, config, dispatcher.outbox if dispatcher else None)
             rules = Reloader(config, record=audit_rules(dispatcher))
@@ -394,9 +434,9 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
             watcher.handle(watcher.pending())
             watcher.poll()
             while not stop.requested:
-                stop.sleep(interval)
+                renamed = stop.wait(RENAMED_LOOK_S if watcher.expecting() else interval, arrivals)
                 _reload(rules, pipeline, dispatcher)
-                watcher.handle(watcher.poll())
+                watcher.handle(watcher.poll(renamed))
                 if send:  # also retries what a mail server deferred while the desk was quiet
                     watcher.flush()
                 daily()
@@ -404,5 +444,7 @@ def watch(folder: Path, config: Config, *, dispatcher: Dispatcher | None, interv
                     break
             return watcher.summary
     finally:
+        if arrivals is not None:
+            arrivals.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

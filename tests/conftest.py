@@ -44,7 +44,7 @@ def truth(corpus: Path) -> dict[str, dict]:
     return {entry["file"]: entry for entry in json.loads((corpus / "truth.json").read_text())}
 
 
-from desk_fixtures import fresh, stored_spool  # noqa: E402, F401  (the store and the desk)
+from desk_fixtures import desk, fresh, stored_spool  # noqa: E402, F401  (the store and the desk)
 from smtp_fixtures import pki, rogue_pki, smtp_server  # noqa: E402, F401  (TLS SMTP fixtures)
 
 

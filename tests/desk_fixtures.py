@@ -3,8 +3,9 @@ and a spool in which the real pipeline has already stored two held corpus scans 
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,18 @@ from smtp_fixtures import AGENCY
 from intake import config as configuration
 from intake.cli import main
 from intake.demo.pki import DemoPki
+from intake.store import open_store
 
 # scan_0001.jpg: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
 # rule-passing readings (the first is right, none clear) and whose municipality is unproven.
 UNSURE_HETU = "scan_0001.jpg"
 UNSURE_HETU_TRUTH = "230489-9910"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
+PASSWORD = "kala-kissa-2026"
 
 
-def write_config(folder: Path, pki: DemoPki, *, smtp_port: int = 25, hot_folder: Path | None = None) -> Path:
+def write_config(folder: Path, pki: DemoPki, *, smtp_port: int = 25, hot_folder: Path | None = None,
+                 live_wait_s: float = 20.0) -> Path:  # fmt: skip
     """Legal-aid forms from Oulu go to the agency; everything else is held."""
     hot = f'hot_folder = "{hot_folder}"\n' if hot_folder else ""
     path = folder / "intake.toml"
@@ -51,6 +55,7 @@ agency_trust = "{pki.ca.cert}"
 
 [desk]
 port = 8480
+live_wait_s = {live_wait_s}
 {hot}""", encoding="utf-8")  # fmt: skip
     return path
 
@@ -73,8 +78,43 @@ Fresh = Callable[..., configuration.Config]
 def fresh(tmp_path: Path, stored_spool: Path, pki: DemoPki) -> Fresh:
     """A configuration with its own copy of the stored spool (so tests may change it)."""
 
-    def make(*, smtp_port: int = 25, hot_folder: Path | None = None) -> configuration.Config:
+    def make(*, smtp_port: int = 25, hot_folder: Path | None = None, live_wait_s: float = 20.0) -> configuration.Config:
         shutil.copytree(stored_spool, tmp_path / "spool", dirs_exist_ok=True)
-        return configuration.load(write_config(tmp_path, pki, smtp_port=smtp_port, hot_folder=hot_folder))
+        path = write_config(tmp_path, pki, smtp_port=smtp_port, hot_folder=hot_folder, live_wait_s=live_wait_s)
+        return configuration.load(path)
 
     return make
+
+
+@pytest.fixture
+def desk(fresh: Fresh) -> Iterator[configuration.Config]:
+    """A configuration with the stored spool, an advisor 'maija' (fi) and an administrator 'ville' (sv)."""
+    config = fresh()
+    open_store(config)
+    from intake.desk.users import add_user
+
+    add_user("maija", PASSWORD, role="advisor", language="fi")
+    add_user("ville", PASSWORD, role="administrator", language="sv")
+    yield config
+
+
+def client(name: str | None = None, *, csrf: bool = False):  # type: ignore[no-untyped-def]
+    """Django's test client, signed in as ``name`` (through the sign-in page, or with ``csrf`` enforced)."""
+    from django.test import Client
+
+    found = Client(enforce_csrf_checks=csrf, SERVER_NAME="localhost")
+    if name is not None and csrf:
+        assert found.post("/signin", {"username": name, "password": PASSWORD}).status_code == 403  # no token
+        assert found.login(username=name, password=PASSWORD)
+    elif name is not None:
+        assert found.post("/signin", {"username": name, "password": PASSWORD}).status_code == 302
+    return found
+
+
+def documents(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The documents on the list, by form id."""
+    html = client.get("/").content.decode()
+    ids = re.findall(r'<tr class="\w+" data-id="([0-9a-f-]{36})">', html)
+    from intake.store.models import StoredDocument
+
+    return {StoredDocument.objects.get(id=i).form_id: i for i in ids}

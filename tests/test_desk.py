@@ -5,62 +5,30 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_fixtures import UNSURE_HETU_TRUTH, Fresh
+from desk_fixtures import PASSWORD, UNSURE_HETU_TRUTH, Fresh
+from desk_fixtures import client as _client
+from desk_fixtures import documents as _documents
 from smtp_fixtures import AGENCY
 
 from intake.config import Config
 from intake.store import open_store
 from intake.transport import Outbox
 
-PASSWORD = "kala-kissa-2026"
-URLS = re.compile(r'(?:href|src|action|data-status|data-refresh)="([^"]*)"')
+URLS = re.compile(r'(?:href|src|action|data-status|data-live)="([^"]*)"')
 SAFE_URL = re.compile(
     r"^(#main|/|/signin|/signout|/language|/upload|/rows|/status\.json|/static/desk/[a-z.]+|/admin/(rules|audit)"
     r"|/documents/[0-9a-f-]{36}(/act|/explain|/pages/\d+\.png|/crops/[a-z_]+\.png)?)$"
 )
 
 
-@pytest.fixture
-def desk(fresh: Fresh) -> Iterator[Config]:
-    """A configuration with the stored spool, an advisor 'maija' (fi) and an administrator 'ville' (sv)."""
-    config = fresh()
-    open_store(config)
-    from intake.desk.users import add_user
-
-    add_user("maija", PASSWORD, role="advisor", language="fi")
-    add_user("ville", PASSWORD, role="administrator", language="sv")
-    yield config
-
-
-def _client(name: str | None = None, *, csrf: bool = False):  # type: ignore[no-untyped-def]
-    from django.test import Client
-
-    client = Client(enforce_csrf_checks=csrf, SERVER_NAME="localhost")
-    if name is not None and csrf:
-        assert client.post("/signin", {"username": name, "password": PASSWORD}).status_code == 403  # no token
-        assert client.login(username=name, password=PASSWORD)
-    elif name is not None:
-        assert client.post("/signin", {"username": name, "password": PASSWORD}).status_code == 302
-    return client
-
-
-def _documents(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    html = client.get("/").content.decode()
-    ids = re.findall(r'<tr class="\w+" data-id="([0-9a-f-]{36})">', html)
-    from intake.store.models import StoredDocument
-
-    return {StoredDocument.objects.get(id=i).form_id: i for i in ids}
-
-
 @pytest.mark.parametrize(
     "path",
-    ["/", "/rows", "/status.json", "/admin/rules", "/documents/7b0c8d3e-0000-4000-8000-000000000000",
-     "/documents/7b0c8d3e-0000-4000-8000-000000000000/pages/1.png"],
-    ids=["list", "rows", "status", "rules", "document", "page-image"],
+    ["/", "/rows", "/rows?since=20260101.1.0.000000", "/status.json", "/admin/rules",
+     "/documents/7b0c8d3e-0000-4000-8000-000000000000", "/documents/7b0c8d3e-0000-4000-8000-000000000000/pages/1.png"],
+    ids=["list", "rows", "rows-live", "status", "rules", "document", "page-image"],
 )  # fmt: skip
 def test_anonymous_is_sent_to_sign_in(desk: Config, path: str) -> None:
     response = _client().get(path)
@@ -183,7 +151,20 @@ def test_sessions_expire(desk: Config) -> None:
     assert client.get("/")["Location"].startswith("/signin")
     from django.conf import settings
 
-    assert desk.desk.session_idle_s == settings.SESSION_COOKIE_AGE and settings.SESSION_SAVE_EVERY_REQUEST
+    assert desk.desk.session_idle_s == settings.SESSION_COOKIE_AGE
+
+
+def test_the_idle_time_out_counts_from_the_last_click_not_from_the_live_list(desk: Config) -> None:
+    from django.contrib.sessions.models import Session
+
+    client = _client("maija")
+    key = client.session.session_key
+    first = Session.objects.get(session_key=key).expire_date
+    time.sleep(1.1)
+    assert client.get("/rows").status_code == 200 and client.get("/status.json").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == first  # an open list is not activity
+    assert client.get("/").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date > first  # a click is
 
 
 def test_upload_goes_to_the_hot_folder_under_a_random_name(fresh: Fresh, tmp_path: Path, corpus: Path) -> None:

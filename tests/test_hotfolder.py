@@ -7,10 +7,13 @@ and the loop never stops.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from intake import spool
 from intake.cli import ExitCode, main
 from intake.demo.pki import DemoPki
 from intake.errors import UnsafeFolder
+from intake.folders import private_file
 from intake.watch import OUTPUTS, Journal, Watcher
 
 LATIN1 = b"caf\xe9 Meik\xe4l\xe4inen.pdf"  # what a Windows scanner writes on a Samba share
@@ -193,3 +197,21 @@ def test_a_folder_swapped_for_a_link_while_running_stops_the_loop(tmp_path: Path
     with pytest.raises(UnsafeFolder, match="symbolic link"):
         watcher._settle(claim, "ab" * 32, "done", {"documents": []})
     assert claim.exists() and not list(elsewhere.iterdir())  # still claimed, nothing written through
+
+
+def test_private_file_keeps_the_locks_sqlite_holds_on_an_open_database(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops this process's POSIX locks on it, so the file of
+    a database open here is never opened again (another process would delete its WAL)."""
+    path = tmp_path / "journal.sqlite"
+    path.write_bytes(b"")
+    os.chmod(path, 0o644)
+    with open(path, "rb+") as database:
+        fcntl.lockf(database, fcntl.LOCK_SH | fcntl.LOCK_NB)  # as SQLite holds a database in WAL mode
+        private_file(path)
+        probe = "import fcntl, sys; fcntl.lockf(open(sys.argv[1], 'rb+'), fcntl.LOCK_EX | fcntl.LOCK_NB)"
+        other = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, check=False)
+    assert other.returncode != 0 and b"BlockingIOError" in other.stderr  # still locked by this process
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    os.symlink(path, tmp_path / "link.sqlite")
+    with pytest.raises(UnsafeFolder, match="symbolic link"):
+        private_file(tmp_path / "link.sqlite")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -248,3 +251,50 @@ def test_unsupported_database_is_a_configuration_error(tmp_path: Path) -> None:
     path.write_text('[store]\ndatabase = "mysql://root@db/intake"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"store\.database.*'mysql' databases are not supported"):
         load(path)
+
+
+def test_opening_the_store_again_keeps_it_usable_while_other_processes_come_and_go(fresh: Fresh) -> None:
+    """'intake serve' opens the store from several threads; 'intake review' runs beside it.
+
+    Opening the database file again in a process dropped the POSIX locks SQLite holds on
+    it for the other threads' connections; another process's connection then closed as if
+    it were the last one and deleted the WAL under them: every later request of the desk
+    failed with 'disk I/O error'. Opening it again must not close this thread's
+    connection either.
+    """
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from intake.store.models import StoredDocument
+
+    config = fresh()
+    open_store(config)
+    steps = [threading.Event() for _ in range(4)]
+
+    def watch_thread() -> None:  # the desk's hot folder: its connection stays open, and it writes
+        User.objects.create(username="first")
+        steps[0].set()
+        steps[1].wait(30)
+        User.objects.create(username="second")
+        steps[2].set()
+        steps[3].wait(30)
+        connection.close()
+
+    thread = threading.Thread(target=watch_thread)
+    thread.start()
+    try:
+        assert steps[0].wait(30)
+        assert StoredDocument.objects.count() == 2
+        open_store(config)  # again, as a request thread of the desk does
+        assert connection.connection is not None  # the same database: nothing switched or closed
+        database = str(config.transport.spool / "store" / "store.sqlite")
+        reader = "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('SELECT * FROM sqlite_master')"
+        subprocess.run([sys.executable, "-c", f"{reader}; db.close()", database], check=True)  # 'intake review list'
+        steps[1].set()
+        assert steps[2].wait(30)
+        connection.close()  # the desk opens a connection per request
+        assert StoredDocument.objects.count() == 2 and User.objects.filter(username="second").exists()
+    finally:
+        steps[1].set()
+        steps[3].set()
+        thread.join()

@@ -17,7 +17,7 @@ from intake.demo.pki import DemoPki, make_demo_pki
 from intake.errors import PackageError
 from intake.receive import open_package
 from intake.routing.templates import load_templates
-from intake.transport import build_package, write_package
+from intake.transport import _smime, build_package, write_package
 from intake.transport.package import render_pdf
 
 TEMPLATES = load_templates()
@@ -196,3 +196,12 @@ def test_demo_pki_is_reused_and_grows(tmp_path: Path) -> None:
     assert second.agencies["b@vero.example"].cert.exists()
     assert first.ca == second.ca
     assert oct(second.ca.key.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [(b"a\nb\n", b"a\r\nb\r\n"), (b"a\r\nb", b"a\r\nb"), (b"a\rb", b"a\rb"), (b"\r\r\n\n", b"\r\r\n\r\n"), (b"", b"")],
+    ids=["lf", "crlf", "lone-cr", "mixed", "empty"],
+)
+def test_line_ends_become_crlf_and_nothing_else_changes(given: bytes, canonical: bytes) -> None:
+    assert _smime.crlf(given) == canonical

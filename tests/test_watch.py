@@ -12,6 +12,7 @@ from pathlib import Path
 from smtp_fixtures import AGENCY
 
 from intake import audit
+from intake.arrivals import Arrivals
 from intake.cli import ExitCode, main
 from intake.demo.pki import DemoPki
 from intake.transport import Outbox
@@ -40,6 +41,53 @@ def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
         os.utime(tmp_path / name, (time.time() - 601, time.time() - 601))
     assert watcher.poll() == []
     assert len(watcher.poll()) == 2 and not [p for p in tmp_path.iterdir() if p.is_file()]
+
+
+def test_a_file_renamed_in_is_taken_at_the_second_look_one_written_in_place_only_once_settled(
+    tmp_path: Path,
+) -> None:
+    watcher = Watcher(tmp_path, pipeline=None, dispatcher=None, settle_s=3600)  # type: ignore[arg-type]
+    (tmp_path / "in place.pdf").write_bytes(b"%PDF-1.4\n" + b"x" * 1000)
+    (tmp_path / ".hidden.pdf").write_bytes(b"%PDF-1.4\n" + b"y" * 1000)
+    os.rename(tmp_path / ".hidden.pdf", tmp_path / "renamed.pdf")
+    assert watcher.poll({"renamed.pdf"}) == [] and watcher.expecting()
+    claimed = watcher.poll()  # unchanged at the second look: complete before it got its name
+    assert [p.read_bytes()[-1:] for p in claimed] == [b"y"] and not watcher.expecting()
+    assert watcher.poll() == [] and watcher.poll() == []  # written in place: unchanged, but not yet for settle_s
+    assert (tmp_path / "in place.pdf").exists()
+
+
+def test_a_file_renamed_in_that_still_grows_waits_like_any_other(tmp_path: Path) -> None:
+    watcher = Watcher(tmp_path, pipeline=None, dispatcher=None, settle_s=3600)  # type: ignore[arg-type]
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    assert watcher.poll({"scan.pdf"}) == []
+    with (tmp_path / "scan.pdf").open("ab") as stream:
+        stream.write(b"more")  # something writes on under the new name
+    assert watcher.poll() == [] and watcher.poll() == [] and not watcher.expecting()
+    assert (tmp_path / "scan.pdf").exists()
+
+
+def test_arrivals_reports_names_renamed_in_and_nothing_else(tmp_path: Path) -> None:
+    arrivals = Arrivals.open(tmp_path)
+    assert arrivals is not None  # Linux: inotify
+    try:
+        started = time.monotonic()
+        assert arrivals.wait(0.2) == set() and time.monotonic() - started >= 0.15
+        (tmp_path / "in place.pdf").write_bytes(b"%PDF")
+        (tmp_path / ".tmp").mkdir()
+        (tmp_path / ".tmp" / "scan.pdf").write_bytes(b"%PDF")
+        raw = os.fsencode(tmp_path) + b"/.x"
+        with open(raw, "wb") as stream:
+            stream.write(b"%PDF")
+        os.rename(raw, os.fsencode(tmp_path) + b"/Virtanen \xe4.pdf")  # Latin-1: not UTF-8
+        os.rename(tmp_path / ".tmp" / "scan.pdf", tmp_path / "moved in.pdf")
+        found: set[str] = set()
+        while len(found) < 2 and time.monotonic() - started < 5:
+            found |= arrivals.wait(1.0)
+        assert found == {"moved in.pdf", os.fsdecode(b"Virtanen \xe4.pdf")}
+        assert found <= {entry.name for entry in os.scandir(tmp_path)}  # named as the poll names them
+    finally:
+        arrivals.close()
 
 
 def test_temporary_names() -> None:

@@ -39,6 +39,27 @@ class SecurityHeaders:
         return response
 
 
+class IdleClock:
+    """A request of the advisor's restarts the idle time-out; the live list asking for news does not.
+
+    An open page is not activity: the advisor is signed out after ``[desk] session_idle_s``
+    without a click, and the page then shows the sign-in page. A live request also never
+    writes the session: it waits up to ``live_wait_s``, and saving the session it read at
+    its start would undo what the advisor's clicks wrote there meanwhile (a message).
+    """
+
+    LIVE = frozenset({"/rows", "/status.json"})
+
+    def __init__(self, get_response: Responder) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path not in self.LIVE:
+            request.session.modified = True  # saved with a new expiry (SessionMiddleware, on the way out)
+        return response
+
+
 class SessionLimits:
     """Signs a user out after ``[desk] session_max_s`` however active (the idle limit is the cookie age)."""
 

@@ -13,6 +13,7 @@ import time
 
 from intake.config import Config
 from intake.delivery import Dispatcher
+from intake.desk import live
 from intake.store import open_store
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
 
     app = application(config)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a busy moment is not worth a warning a line
-    server = create_server(app, host=host or config.desk.host, port=port or config.desk.port, threads=4,
-                           ident="intake")  # fmt: skip
+    # Each open list holds a thread while it waits for news (intake.desk.live), within limits.
+    server = create_server(app, host=host or config.desk.host, port=port or config.desk.port,
+                           threads=live.SERVER_THREADS, ident="intake")  # fmt: skip
     thread = threading.Thread(target=server.run, name="desk-http", daemon=True)
     thread.start()
     threading.Thread(target=_purge_hourly, args=(config,), name="desk-purge", daemon=True).start()

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, wraps
 from pathlib import Path
@@ -30,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from intake.config import Config
 from intake.delivery import Dispatcher
+from intake.desk import live
 from intake.desk.middleware import SIGNED_IN_AT
 from intake.desk.users import is_advisor
 from intake.desk.words import STATES
@@ -131,13 +133,40 @@ def _today_and_held(store: Store) -> Any:
     return store.find().filter(Q(created__gte=store.today()) | Q(state=State.HELD))
 
 
+def _version() -> str:
+    current = desk()
+    return live.version(current.store, current.dispatcher.outbox if current.dispatcher else None)
+
+
+def _live(request: HttpRequest, answer: Callable[[], HttpResponse]) -> HttpResponse:
+    """``answer()`` now or, asked ``?since=VERSION``, once what the list shows differs from that version.
+
+    The version goes with it (X-Desk-Version), read before the answer so that a change
+    made meanwhile is never missed; nothing new before the wait ends is 204 No Content.
+    """
+    since = request.GET.get("since")
+    if since is None:
+        found = live.Answer(_version(), waited=True)
+    else:
+        found = live.wait_for_change(since, _version, seconds=config().desk.live_wait_s)
+        if found.version == since:
+            response = HttpResponse(status=204)
+            if not found.waited:
+                response["Retry-After"] = str(live.RETRY_AFTER_S)
+            return response
+    response = answer()
+    response["X-Desk-Version"] = found.version
+    return response
+
+
 @advisor
 def index(request: HttpRequest) -> HttpResponse:
     """Today's documents and every held one, held first; a POSTed search narrows them."""
     store = desk().store
     query = request.POST.get("q", "").strip() if request.method == "POST" else ""
+    version = _version()  # before the rows: the page's first wait starts from what it shows
     found = store.find(query=query, since=store.today()) if query else _today_and_held(store)
-    return render(request, "desk/index.html", {"rows": _rows(found), "query": query})
+    return render(request, "desk/index.html", {"rows": _rows(found), "query": query, "version": version})
 
 
 @require_GET
@@ -148,14 +177,18 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @advisor
 @require_GET
 def rows(request: HttpRequest) -> HttpResponse:
-    """The list's rows alone, for the page's live refresh."""
-    return render(request, "desk/rows.html", {"rows": _rows(_today_and_held(desk().store))})
+    """The list's rows alone, for the page's live list: at once, or with ``?since=`` once they changed."""
+    return _live(request, lambda: render(request, "desk/rows.html", {"rows": _rows(_today_and_held(desk().store))}))
 
 
 @advisor
 @require_GET
-def status(request: HttpRequest) -> JsonResponse:
-    """Ids, states and delivery states of today's documents: nothing personal."""
+def status(request: HttpRequest) -> HttpResponse:
+    """Ids, states and delivery states of today's documents (nothing personal); live like ``rows``."""
+    return _live(request, _status)
+
+
+def _status() -> JsonResponse:
     found = []
     for row in _rows(_today_and_held(desk().store)):
         delivery = row.delivery.state if row.delivery else None
@@ -167,6 +200,7 @@ def status(request: HttpRequest) -> JsonResponse:
 @advisor
 def document(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     current = desk()
+    version = _version()  # before reading: the delivery's live update starts from what the page shows
     stored = _get(current, document_id)
     sent = deliveries(current.store, current.dispatcher) if current.dispatcher else {}
     delivery = sent.get(stored.package_id or "")
@@ -184,6 +218,7 @@ def document(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
         "held": stored.state == State.HELD,
         "others": current.store.find(state=State.HELD).exclude(id=stored.id)[:50],
         "rotations": [(90, _("Turn right")), (180, _("Turn upside down")), (270, _("Turn left"))],
+        "version": version,
     }
     return render(request, "desk/document.html", context)
 

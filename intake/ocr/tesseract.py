@@ -1,13 +1,18 @@
-"""Thin wrapper around the ``tesseract`` program: build arguments, call, parse, map errors."""
+"""Thin wrapper around the ``tesseract`` program: build arguments, call, parse, map errors.
+
+The image goes in on standard input, so a process can be started (and load its models)
+before the image is ready: :func:`start`, then :func:`read`.
+"""
 
 from __future__ import annotations
 
+import io
 import os
+import shlex
 import subprocess
 from dataclasses import dataclass
 from functools import cache
 
-import pytesseract
 from PIL import Image
 
 from intake.errors import EnvironmentProblem, OcrError
@@ -30,13 +35,36 @@ class Word:
     line: tuple[int, int, int]  # (block, paragraph, line): words on one line share it
 
 
-def _config(psm: int, whitelist: str | None, extra: str) -> str:
-    parts = [f"--psm {psm}"]
+def _config(psm: int, whitelist: str | None, extra: str) -> list[str]:
+    parts = ["--psm", str(psm)]
     if whitelist:
-        parts.append(f"-c tessedit_char_whitelist={whitelist}")
-    if extra:
-        parts.append(extra)
-    return " ".join(parts)
+        parts += ["-c", f"tessedit_char_whitelist={whitelist}"]
+    return parts + shlex.split(extra)
+
+
+def start(*, lang: str, psm: int = 3, whitelist: str | None = None, extra: str = "",
+          cmd: str = "tesseract") -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start tesseract for one image that comes later on its standard input; it loads its models meanwhile."""
+    args = [cmd, "stdin", "stdout", "-l", lang, *_config(psm, whitelist, extra), "tsv"]
+    try:
+        return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError as exc:
+        raise EnvironmentProblem(f"{cmd} not found: apt-get install tesseract-ocr") from exc
+
+
+def read(process: subprocess.Popen[bytes], image: Image.Image, /, *, timeout: float = 60) -> list[Word]:
+    """Give a started tesseract its image; the words it read, with confidences."""
+    sheet = io.BytesIO()
+    image.save(sheet, format="PNG", compress_level=1)
+    try:
+        out, err = process.communicate(sheet.getvalue(), timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        process.communicate()
+        raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
+    if process.returncode != 0:
+        raise OcrError(f"tesseract failed: {err.decode(errors='replace').strip()[:200]}")
+    return _words(out.decode("utf-8", errors="replace"))
 
 
 def words(
@@ -50,37 +78,20 @@ def words(
     cmd: str = "tesseract",
 ) -> list[Word]:
     """Run Tesseract on ``image`` and return the words it read, with confidences."""
-    pytesseract.pytesseract.tesseract_cmd = cmd
-    try:
-        data = pytesseract.image_to_data(
-            image,
-            lang=lang,
-            config=_config(psm, whitelist, extra),
-            output_type=pytesseract.Output.DICT,
-            timeout=timeout,
-        )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise EnvironmentProblem(f"{cmd} not found: apt-get install tesseract-ocr") from exc
-    except RuntimeError as exc:  # pytesseract raises RuntimeError on timeout
-        raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
-    except pytesseract.TesseractError as exc:
-        raise OcrError(f"tesseract failed: {exc.message.strip()[:200]}") from exc
+    return read(start(lang=lang, psm=psm, whitelist=whitelist, extra=extra, cmd=cmd), image, timeout=timeout)
+
+
+def _words(tsv: str) -> list[Word]:
+    """Tesseract's TSV (level, page, block, paragraph, line, word, left, top, width, height, conf, text)."""
     result = []
-    for i, text in enumerate(data["text"]):
-        text = text.strip()
-        if not text:
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < 12 or not (text := cells[11].strip()):
             continue
-        result.append(
-            Word(
-                text=text,
-                conf=max(0.0, float(data["conf"][i])),
-                left=data["left"][i],
-                top=data["top"][i],
-                width=data["width"][i],
-                height=data["height"][i],
-                line=(data["block_num"][i], data["par_num"][i], data["line_num"][i]),
-            )
-        )
+        block, paragraph, line, left, top, width, height = (int(cell) for cell in (*cells[2:5], *cells[6:10]))
+        conf = max(0, int(float(cells[10])))  # whole numbers (-1: no word), as the thresholds were set on
+        result.append(Word(text=text, conf=float(conf), left=left, top=top, width=width, height=height,
+                           line=(block, paragraph, line)))  # fmt: skip
     return result
 
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from intake.changes import changes
 from intake.config import Config
 from intake.durable import copy_durably
 from intake.errors import ReviewError, StoreError
@@ -76,6 +77,7 @@ class Store:
                 Event.objects.create(document=stored, who=who, action="received", detail=_received(document))
         except (OSError, DatabaseError) as exc:
             raise StoreError(f"cannot keep the document in the store: {exc}") from exc
+        changes.announce()  # the desk's live list shows it now
         log.info("stored document %s (%s)", stored_id, stored.state)
         return str(stored_id)
 
@@ -164,6 +166,7 @@ class Store:
                 folder.rmdir()
             count += 1
         if count:
+            changes.announce()
             log.info("purged the pages and readings of %d finished document(s)", count)
         return count
 
@@ -171,6 +174,7 @@ class Store:
         """Add a history row (the caller's transaction) and touch the document."""
         stored.updated = timezone.now()
         stored.save(update_fields=["updated"])
+        transaction.on_commit(changes.announce)
         return Event.objects.create(document=stored, who=who, action=action, detail=detail)
 
     # -- back to the pipeline's types --------------------------------------------------

@@ -38,8 +38,7 @@ def database_settings(config: Config) -> dict[str, Any]:
     if url is None or "://" not in url:
         path = Path(url) if url else store_folder(config) / "store.sqlite"
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # What was read rests here: readable by intake's own user only (SQLite would follow the umask).
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        _create_private(path)
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path),
@@ -61,6 +60,18 @@ def database_settings(config: Config) -> dict[str, Any]:
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": 60,
     }
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 (SQLite would follow the umask); leave an existing one unopened.
+
+    Opening and closing a database file that SQLite has open in this process drops every
+    POSIX lock SQLite holds on it (fcntl locks are per process, released by any close):
+    another process's connection then takes itself for the last one and deletes the WAL
+    under the running desk, whose every request then fails with 'disk I/O error'.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _secret_key(folder: Path) -> str:
@@ -108,6 +119,7 @@ def django_settings(config: Config) -> dict[str, Any]:
             "django.middleware.security.SecurityMiddleware",
             "intake.desk.middleware.SecurityHeaders",
             "django.contrib.sessions.middleware.SessionMiddleware",
+            "intake.desk.middleware.IdleClock",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "intake.desk.middleware.SessionLimits",
@@ -133,7 +145,7 @@ def django_settings(config: Config) -> dict[str, Any]:
             {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
         ],
         "SESSION_COOKIE_AGE": config.desk.session_idle_s,
-        "SESSION_SAVE_EVERY_REQUEST": True,  # the age counts from the last request: an idle limit
+        "SESSION_SAVE_EVERY_REQUEST": False,  # IdleClock: the age counts from the last request but the live list's
         "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Strict",
@@ -164,10 +176,15 @@ def configure(config: Config) -> None:
         if not settings.configured:
             settings.configure(**wanted)
             django.setup()
-        elif settings.DATABASES["default"] != wanted["DATABASES"]["default"]:
+        elif not _same_database(settings.DATABASES["default"], wanted["DATABASES"]["default"]):
             _switch_database(wanted)
         settings.INTAKE_CONFIG = config
         _migrate(wanted["DATABASES"]["default"])
+
+
+def _same_database(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Django adds its defaults to the settings it was given: compare only what intake sets."""
+    return all(current.get(key) == value for key, value in wanted.items())
 
 
 def _switch_database(wanted: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS items (
     UNIQUE (package_id, recipient)
 );
 CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt);
+CREATE INDEX IF NOT EXISTS items_updated ON items (updated);
 """
 _COLUMNS = (
     "id, package_id, message_id, sender, recipient, state, attempts,"
@@ -95,6 +96,8 @@ class OutboxStore(Protocol):
       item is older than the give-up time.
     - ``purge_sent(before)`` deletes the message files of items sent before ``before``;
       their rows stay as the record of what was sent when. Nothing else is ever deleted.
+    - ``last_change()`` differs after any item was queued or changed state (the desk's
+      live list compares it).
     - Item ids, file names and recorded errors contain no personal data.
     """
 
@@ -110,6 +113,7 @@ class OutboxStore(Protocol):
     def purge_sent(self, before: dt.datetime, /, *, dry_run: bool = False) -> list[str]: ...
     def list(self, state: State | None = None) -> list[Item]: ...
     def stats(self) -> dict[State, int]: ...
+    def last_change(self) -> float: ...
 
 
 class Outbox:
@@ -310,6 +314,10 @@ class Outbox:
         for state, count in self._query("SELECT state, COUNT(*) FROM items GROUP BY state", ()):
             counts[State(state)] = count
         return counts
+
+    def last_change(self) -> float:
+        """When an item last changed (its 'updated', seconds since the epoch); 0 for an empty outbox."""
+        return float(self._query("SELECT MAX(updated) FROM items", ())[0][0] or 0.0)
 
     def _recover(self) -> None:
         """Items a crashed process left ``sending`` are due again: at-least-once delivery."""

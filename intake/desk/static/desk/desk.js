@@ -1,34 +1,57 @@
 // The desk's only script (no CDN, no inline code): live list and delivery status, drag-and-drop upload.
 "use strict";
 
-const REFRESH_MS = 1000;  // tools/desk_latency.py counts it in the time to screen
+const RETRY_MS = 2000;  // after a failed request, or when the desk asks to come back later
 
-function refreshRows() {
-  const body = document.getElementById("rows");
-  if (!body || !body.dataset.refresh) return;
-  setInterval(async () => {
-    // Leave the list alone while the advisor is on it with the keyboard.
-    if (body.contains(document.activeElement)) return;
-    const answer = await fetch(body.dataset.refresh, { credentials: "same-origin", cache: "no-store" });
-    if (answer.ok && !answer.redirected) {
-      const html = await answer.text();
-      if (html !== body.dataset.last) { body.innerHTML = html; body.dataset.last = html; }
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Ask the desk for news: it answers as soon as what `url` shows changed from `version`
+// (200, with the new version), or with 204 after a while; either way ask again at once.
+// Signed out (the request was sent to the sign-in page): go there, leaving nothing on screen.
+async function follow(url, version, show) {
+  for (;;) {
+    let answer;
+    try {
+      answer = await fetch(`${url}?since=${encodeURIComponent(version)}`, { credentials: "same-origin", cache: "no-store" });
+    } catch (error) {
+      await pause(RETRY_MS);
+      continue;
     }
-  }, REFRESH_MS);
+    if (answer.redirected) {
+      window.location.assign(new URL(answer.url).pathname);
+      return;
+    }
+    if (answer.status === 200 && answer.headers.has("X-Desk-Version")) {
+      version = answer.headers.get("X-Desk-Version");
+      await show(answer);
+    } else if (answer.status !== 204 || answer.headers.has("Retry-After")) {
+      await pause(RETRY_MS);
+    }
+  }
 }
 
-function refreshDelivery() {
+function liveRows() {
+  const body = document.getElementById("rows");
+  if (!body || !body.dataset.live) return;
+  let waiting = null;
+  // Leave the list alone while the advisor is on it with the keyboard; show the news after.
+  const swap = () => {
+    if (waiting !== null && !body.contains(document.activeElement)) { body.innerHTML = waiting; waiting = null; }
+  };
+  body.addEventListener("focusout", () => setTimeout(swap, 0));
+  follow(body.dataset.live, body.dataset.version, async (answer) => { waiting = await answer.text(); swap(); });
+}
+
+function liveDelivery() {
   const cell = document.getElementById("delivery");
   if (!cell) return;
-  setInterval(async () => {
-    const answer = await fetch(cell.dataset.status, { credentials: "same-origin", cache: "no-store" });
-    if (!answer.ok || answer.redirected) return;
+  follow(cell.dataset.status, cell.dataset.version, async (answer) => {
     const found = (await answer.json()).documents.find((d) => d.id === cell.dataset.id);
     if (found && found.delivery && cell.dataset.state !== found.delivery) {
       cell.dataset.state = found.delivery;
       cell.textContent = found.delivery_label;
     }
-  }, REFRESH_MS);
+  });
 }
 
 function dropUpload() {
@@ -45,4 +68,4 @@ function dropUpload() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { refreshRows(); refreshDelivery(); dropUpload(); });
+document.addEventListener("DOMContentLoaded", () => { liveRows(); liveDelivery(); dropUpload(); });
