@@ -16,10 +16,11 @@ from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.store import open_store
 
-# scan_0001.jpg: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
+# scan_0069.png: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
 # rule-passing readings (the first is right, none clear) and whose municipality is unproven.
-UNSURE_HETU = "scan_0001.jpg"
-UNSURE_HETU_TRUTH = "230489-9910"
+# (scan_0001.jpg was that until its municipality, TURKU, came to be proven with its postal code.)
+UNSURE_HETU = "scan_0069.png"
+UNSURE_HETU_TRUTH = "210150-920X"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 PASSWORD = "kala-kissa-2026"
 
