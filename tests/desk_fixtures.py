@@ -16,11 +16,11 @@ from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.store import open_store
 
-# scan_0069.png: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
+# scan_0050.png: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
 # rule-passing readings (the first is right, none clear) and whose municipality is unproven.
-# (scan_0001.jpg was that until its municipality, TURKU, came to be proven with its postal code.)
-UNSURE_HETU = "scan_0069.png"
-UNSURE_HETU_TRUTH = "210150-920X"
+# A better reader can make such a scan clear: then pick another (tools/icr/evaluate.py finds them).
+UNSURE_HETU = "scan_0050.png"
+UNSURE_HETU_TRUTH = "140798-961Y"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 PASSWORD = "kala-kissa-2026"
 

@@ -332,10 +332,15 @@ def test_lines_cut_into_as_many_characters_as_were_written(corpus: Path, truth: 
     assert total >= 20 and right >= 0.6 * total, f"{right} of {total} fields cut into the right count"
 
 
-@pytest.mark.parametrize(("name", "field", "written"), [("scan_0035.tif", "first_name", "VILLE")])
+@pytest.mark.parametrize(
+    ("name", "field", "written"), [("scan_0012.tif", "first_name", "JUHA"), ("scan_0070.tif", "last_name", "KORHONEN")]
+)
 def test_a_letter_in_strokes_that_do_not_touch_is_read_as_one(corpus: Path, truth: dict, name: str, field: str,
                                                               written: str) -> None:  # fmt: skip
-    """This hand's V falls apart into two strokes the model reads as I and I: the pair reads surer than the weaker."""
+    """These hands' letters fall apart into strokes (a U as I + J): the pair reads surer than the weaker piece.
+
+    Real scans with the shipped model: a new model may read these pieces differently; the corpus
+    figures (tools/icr/evaluate.py) are what the rule is judged by."""
     document = truth[name]["documents"][0]
     template = next(t for t in load_templates() if t.id == document["form_id"])
     zone = next(z for z in template.zones if z.name == field)
