@@ -385,11 +385,12 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
     known = lexicon().known
     k = 0
     while k < len(words) - 1:
-        joined = _word(runs[k] + runs[k + 1])
-        if not known(words[k]) and known(joined):  # a known word (ASEMATIE) is complete: 10 stays 10
-            runs[k : k + 2] = [runs[k] + runs[k + 1]]
-            words[k : k + 2] = [joined]
-            continue
+        if not known(words[k]):  # a known word (ASEMATIE) is complete: 10 stays 10
+            joined = _word(runs[k] + runs[k + 1])
+            if known(joined):
+                runs[k : k + 2] = [runs[k] + runs[k + 1]]
+                words[k : k + 2] = [joined]
+                continue
         k += 1
     value = " ".join(words)
     return FieldReading(value or None, confidence, (), value, "free text: no rule to check it against")
