@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from intake.routing.icr.model import BLANK_SHARE
 from intake.routing.templates import Zone
 from intake.units import MM_PER_INCH
 
@@ -21,7 +22,6 @@ _BELOW_MM = 4.5  # ... and more below, where descending strokes go (the crop has
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
 _STROKE_MM = 0.25  # a pen stroke along a rule makes it at least this much thicker ...
 _DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
-_NEARLY_BLANK = 0.004  # a box with less ink than this share of its image has nothing written (model.normalise)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _cell(
         x, _y, w, _h, _a = stats[i]
         inside[i] = box[0] < x + w / 2 < box[1]
     keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
-    if keep.sum() < _NEARLY_BLANK * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
+    if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
         keep |= _stroke_on_rule(grey < level, near, box, scale)

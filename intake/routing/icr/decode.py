@@ -62,17 +62,19 @@ def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: boo
     return out
 
 
-# Hand-printed, these pairs are the same drawing: where only the digit may stand, the
-# letter's share is the digit's (and the other way round in names, ``rules._as_letters``).
+# Hand-printed, these pairs are the same drawing: where only one of the two may stand, the
+# other's share is its own.
 _SAME_DRAWING = (("O", "0"), ("I", "1"))
 
 
 def fold(slot: Slot, allowed: str) -> Slot:
-    """``slot`` with O counted as 0 and I as 1 where ``allowed`` has the digit but not the letter."""
+    """``slot`` with O counted as 0 and I as 1 where ``allowed`` has the digit but not the letter,
+    and the other way round where it has the letter but not the digit (a name)."""
     folded = dict(slot)
     for letter, digit in _SAME_DRAWING:
-        if digit in allowed and letter not in allowed and letter in folded:
-            folded[digit] = folded.get(digit, 0.0) + folded.pop(letter)
+        for keep, drop in ((digit, letter), (letter, digit)):
+            if keep in allowed and drop not in allowed and drop in folded:
+                folded[keep] = folded.get(keep, 0.0) + folded.pop(drop)
     return folded
 
 

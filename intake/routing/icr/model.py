@@ -18,6 +18,7 @@ SIZE = 28  # network input, pixels square
 FIT = 22  # the character's longer side after normalisation; the rest is margin
 _INK = 250  # cells come with the paper set to 255 (see comb.py); anything darker is ink
 _SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
+BLANK_SHARE = 0.004  # a cell with less ink than this share of its image has nothing written
 
 
 class IcrModelError(EnvironmentProblem):
@@ -48,7 +49,7 @@ def normalise(cell: np.ndarray) -> np.ndarray | None:
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, _SPECK * cell.size)
     mask = keep[labels]
-    if mask.sum() < max(12, 0.004 * cell.size):
+    if mask.sum() < max(12, BLANK_SHARE * cell.size):
         return None
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1

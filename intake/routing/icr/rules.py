@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -279,19 +279,25 @@ def _known_email_parts(text: str, slots: Sequence[Slot]) -> str:
     starts = [0, *[k + 1 for k, c in enumerate(text) if c in _EMAIL_SEPARATORS]]
     ends = [k for k, c in enumerate(text) if c in _EMAIL_SEPARATORS] + [len(text)]
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        part = [_email_letters(slot) for slot in slots[a:b]]
         if b - a < 2:
             continue
+        part = [_email_letters(slot) for slot in slots[a:b]]
         known = _is_tld if k == len(starts) - 1 else _known_spelt_ascii
         best = sum(math.log(max(max(s.values(), default=0.0), 1e-6)) for s in part)
-        floor = best + math.log(KNOWN_WORD)
-        for score, word in beam(part, [_EMAIL_LETTERS] * len(part), width=_WORD_BEAM):
-            if score < floor:
-                break
-            if known(word):
-                out[a:b] = word
-                break
+        word = _first_known(part, _EMAIL_LETTERS, best + math.log(KNOWN_WORD), known)
+        if word is not None:
+            out[a:b] = word
     return "".join(out)
+
+
+def _first_known(slots: Sequence[Slot], chars: str, floor: float, known: Callable[[str], bool]) -> str | None:
+    """The likeliest reading over ``slots`` (each limited to ``chars``) that ``known`` accepts, from ``floor`` up."""
+    for score, text in beam(slots, [chars] * len(slots), width=_WORD_BEAM):
+        if score < floor:
+            return None
+        if known(text):
+            return text
+    return None
 
 
 def _email_letters(slot: Slot) -> Slot:
@@ -353,13 +359,7 @@ def _known_word(slots: Sequence[Slot], best: tuple[float, str], against: float) 
     words = lexicon()
     if len(slots) < 2 or (words.known(best[1]) and best[0] >= against + math.log(KNOWN_WORD)):
         return best[1]
-    floor = against + math.log(KNOWN_WORD)
-    for score, text in beam(slots, [LETTERS + "-"] * len(slots), width=_WORD_BEAM):
-        if score < floor:
-            break
-        if words.known(text):
-            return text
-    return best[1]
+    return _first_known(slots, LETTERS + "-", against + math.log(KNOWN_WORD), words.known) or best[1]
 
 
 def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
@@ -403,7 +403,7 @@ def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldRe
     share goes to the letter.
     """
     # No name holds a full stop or a comma: such a mark is a speck or a piece of a letter.
-    chars = [(g, _as_letters(s)) for g, s in zip(glyphs, slots, strict=True) if g.mark not in (".", ",")]
+    chars = [(g, fold(s, LETTERS)) for g, s in zip(glyphs, slots, strict=True) if g.mark not in (".", ",")]
     slots = [s for _, s in chars]
     scored = []
     for name in _names():
@@ -464,13 +464,6 @@ def _nearest_names(chars: Sequence[tuple[Glyph, Slot]], best: float) -> list[tup
         if previous[m] >= best + abs(m - n) * gap + n * math.log(_NEAREST_PER_GLYPH):
             scored.append((previous[m], name))
     return posteriors(scored)
-
-
-def _as_letters(slot: Slot) -> Slot:
-    folded = dict(slot)
-    for digit, letter in (("0", "O"), ("1", "I")):
-        folded[letter] = folded.get(letter, 0.0) + folded.pop(digit, 0.0)
-    return folded
 
 
 def _names() -> list[str]:
