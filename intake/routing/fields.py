@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import cv2
@@ -116,11 +116,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
     municipality (a clear municipality proves only the place, not the code).
     """
     agreed = set()
-    for name, (zone, postal) in list(readings.items()):
-        prefix = name.removesuffix("postal_code")
-        pair = readings.get(f"{prefix}municipality")
-        if zone.kind != FieldKind.POSTAL or pair is None or not is_municipality(pair[0]):
-            continue
+    for name, zone, postal, prefix, pair in _postal_pairs(readings):
         joint = [
             (code, place, p * q)
             for code, p in postal.candidates
@@ -147,10 +143,8 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
             place, share = municipality
             readings[f"{prefix}municipality"] = (pair[0], replace(pair[1], value=place, confidence=share, clear=True))
             agreed.add(f"{prefix}municipality")
-    for name, (zone, postal) in list(readings.items()):
-        prefix = name.removesuffix("postal_code")
-        pair = readings.get(f"{prefix}municipality")
-        if zone.kind != FieldKind.POSTAL or pair is None or not is_municipality(pair[0]) or name in agreed:
+    for name, _zone, postal, prefix, pair in _postal_pairs(readings):
+        if name in agreed:
             continue
         written = pair[1]
         # A clear postal code, and the written name read as that code's municipality (even
@@ -162,6 +156,17 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
         elif written.clear and written.value and postal.value and _same_place(postal.value, written.value):
             agreed.add(f"{prefix}municipality")
     return agreed
+
+
+def _postal_pairs(
+    readings: dict[str, tuple[Zone, FieldReading]],
+) -> Iterator[tuple[str, Zone, FieldReading, str, tuple[Zone, FieldReading]]]:
+    """Each postal code with its municipality field: (name, zone, reading, prefix, (zone, reading))."""
+    for name, (zone, postal) in list(readings.items()):
+        prefix = name.removesuffix("postal_code")
+        pair = readings.get(f"{prefix}municipality")
+        if zone.kind == FieldKind.POSTAL and pair is not None and is_municipality(pair[0]):
+            yield name, zone, postal, prefix, pair
 
 
 def _agreed_municipality(
