@@ -107,13 +107,14 @@ def write_zone(
     w, h = round(box[0] * SCALE), round(box[1] * SCALE)
     page = np.full((h + m + below, w + 2 * m), 255, np.uint8)
     cv2.rectangle(page, (m, m), (m + w, m + h), 0, 3)
-    cv2.putText(page, "Label", (m + 8, m + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 60, 1)
+    # As on the catalogue's forms: a comb's label is printed above it, a free box's inside its top-left corner.
+    cv2.putText(page, "Label", (m + 8, m - 6) if cells else (m + 8, m + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 60, 1)
     # A capital is about 0.36 of the glyph canvas; people write them 3.5–5 mm tall.
     size = round(rng.uniform(3.5, 5.0) * SCALE / 0.36)
     if cells:
         pitch = w / cells
         for k in range(1, cells):
-            cv2.line(page, (m + round(k * pitch), m + h // 3), (m + round(k * pitch), m + h), 0, 3)
+            cv2.line(page, (m + round(k * pitch), m), (m + round(k * pitch), m + h), 0, 3)
         size = min(size, round(pitch * 0.8 / 0.36))
     baseline = m + round(min(h, 7.5 * SCALE) * rng.uniform(0.78, 0.9))
     x = m + round(rng.uniform(2, 5) * SCALE)
