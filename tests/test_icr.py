@@ -13,7 +13,8 @@ from conftest import CORPUS
 from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
 from intake.routing import align as registration
-from intake.routing.icr import CellReader, read_zone, split_comb, zone_crop
+from intake.routing.icr import CellReader, read_crop, read_zone, split_comb, zone_crop
+from intake.routing.icr.comb import MARGIN_MM
 from intake.routing.icr.decode import slots
 from intake.routing.icr.model import MODEL
 from intake.routing.icr.rules import read_hetu
@@ -122,6 +123,27 @@ def test_hyphen_written_on_the_bottom_rule_is_not_lost() -> None:
     ys, xs = np.nonzero(cells[6] < 255)
     assert ys.size, "the hyphen was erased with the rule"
     assert np.ptp(xs) > 1.5 * np.ptp(ys)  # flat: the reader's dash test (_dash) calls it a hyphen
+
+
+@needs_corpus
+def test_hollow_hyphen_reads_as_a_hyphen() -> None:
+    """A hyphen drawn as a small outline (some people outline every stroke) is only 1.3–1.7 times
+    as wide as tall; the model sees a box (M), the dash test still sees a short flat mark."""
+    warped, zone, truth = _hetu_zone(SCANS[0])
+    crop = zone_crop(warped, zone, FIELD_DPI).copy()
+    comb = split_comb(crop, 11, zone.box[2:], FIELD_DPI)
+    scale = FIELD_DPI / 25.4
+    left, right = comb.separators[6], comb.separators[7]
+    top = round(MARGIN_MM * scale)  # the box's rules, within a few pixels after registration
+    bottom = top + round(zone.box[3] * scale)
+    crop[top + 6 : bottom - 6, left + 6 : right - 6] = 255
+    middle, half_w, half_h = (top + bottom) // 2, round(0.95 * scale), round(0.65 * scale)
+    centre = (left + right) // 2
+    crop[middle - half_h : middle + half_h, centre - half_w : centre + half_w] = 20  # 1.9 × 1.3 mm
+    crop[middle - half_h + 3 : middle + half_h - 3, centre - half_w + 3 : centre + half_w - 3] = 255  # hollow
+    reading = read_crop(crop, zone, dpi=FIELD_DPI)
+    assert reading.raw[6] == "-"
+    assert reading.value == truth
 
 
 @needs_corpus

@@ -32,7 +32,8 @@ _SINGLE_LINE = {
 
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
-_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height
+_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height ...
+_DASH_WIDTH = 1.25  # ... and wider than tall by this much (an outlined hyphen is a short box: 1.3–1.7)
 
 
 @cache
@@ -89,12 +90,13 @@ def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
 
 def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
     """A box holding only a short flat stroke holds a hyphen: scaled up to the model's size a
-    dash is just a bar, and the model spreads it over - + and E; its shape says it plainly."""
+    dash is just a bar, and the model spreads it over - + and E (drawn as an outline, M); its
+    shape says it plainly."""
     ys, xs = np.nonzero(image < 255)
     if not ys.size:
         return slot
     height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > 1.5 * height else slot
+    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > _DASH_WIDTH * height else slot
 
 
 def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:
