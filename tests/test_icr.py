@@ -6,6 +6,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import CORPUS
@@ -144,6 +145,28 @@ def test_hollow_hyphen_reads_as_a_hyphen() -> None:
     reading = read_crop(crop, zone, dpi=FIELD_DPI)
     assert reading.raw[6] == "-"
     assert reading.value == truth
+
+
+def test_touching_neighbours_are_cut_at_the_separator() -> None:
+    """A 7 whose bar runs into the next box's 0 is one stroke with it: each box keeps its own half."""
+    scale = FIELD_DPI / 25.4
+    cells, box_w, box_h = 4, 24.0, 7.0
+    m = round(MARGIN_MM * scale)
+    w, h = round(box_w * scale), round(box_h * scale)
+    crop = np.full((h + m + round(5 * scale), w + 2 * m), 255, np.uint8)
+    pitch = w / cells
+    cv2.rectangle(crop, (m, m), (m + w, m + h), 0, 3)
+    for k in range(1, cells):
+        cv2.line(crop, (m + round(k * pitch), m), (m + round(k * pitch), m + h), 0, 3)
+    x1, x2 = m + round(pitch), m + round(2 * pitch)  # box 1 and box 2's left edges
+    top, bottom = m + round(1.5 * scale), m + h - round(1.5 * scale)
+    cv2.line(crop, (x1 + 15, top), (x2 + 25, top), 0, 6)  # the 7's bar, on into box 2 ...
+    cv2.line(crop, (x2 - 15, top), (x1 + 30, bottom), 0, 6)  # ... and its stem
+    cv2.ellipse(crop, (x2 + round(pitch / 2), (top + bottom) // 2), (18, (bottom - top) // 2), 0, 0, 360, 0, 6)
+    comb = split_comb(crop, cells, (box_w, box_h), FIELD_DPI)
+    for k in (1, 2):
+        cols = np.flatnonzero((comb.cells[k] < 255).any(axis=0))
+        assert cols[-1] - cols[0] < pitch, f"box {k} holds ink of its neighbour"
 
 
 @needs_corpus

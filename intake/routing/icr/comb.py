@@ -22,6 +22,7 @@ _BELOW_MM = 4.5  # ... and more below, where descending strokes go (the crop has
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
 _STROKE_MM = 0.25  # a pen stroke along a rule makes it at least this much thicker ...
 _DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
+_OVER_MM = 1.0  # a character's strokes may reach this far past a separator into the next box
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,12 @@ def split_comb(
     separators, exact = _fit_separators(found, cells, width / cells, margin_mm * scale)
     pitch = round(width / cells)
     images = []
-    for left, right in itertools.pairwise(separators):
+    for k, (left, right) in enumerate(itertools.pairwise(separators)):
         # Take half a box more on each side: a character is kept whole by where its ink lies,
         # and strokes of the neighbours that reach over the separator are left out.
         x0, x1 = max(0, left - pitch // 2), min(crop.shape[1], right + pitch // 2 + 1)
-        images.append(_cell(crop[:, x0:x1], top, bottom, rules, level, scale, (left - x0, right - x0)))
+        inner = (k > 0, k < cells - 1)  # which sides have a neighbouring box
+        images.append(_cell(crop[:, x0:x1], top, bottom, rules, level, scale, (left - x0, right - x0), inner))
     return Comb(images, separators, exact)
 
 
@@ -159,6 +161,7 @@ def _cell(
     level: float,
     scale: float,
     box: tuple[int, int],
+    inner: tuple[bool, bool] = (True, True),
 ) -> np.ndarray:
     """One box's character, white elsewhere: the printed rules, the label above and the neighbours removed.
 
@@ -184,6 +187,16 @@ def _cell(
         x, _y, w, _h, _a = stats[i]
         inside[i] = box[0] < x + w / 2 < box[1]
     keep = np.isin(labels, np.unique(below_top[below_top > 0])) & inside[labels]
+    # Characters written wide touch their neighbour (a 7's bar runs into the next 0): the two
+    # are one component, and that pair is no character. A kept component that runs on more
+    # than _OVER_MM past a separator with a box beyond it is cut at that separator.
+    reach = round(_OVER_MM * scale)
+    for i in np.flatnonzero(inside):
+        x, _y, w, _h, _a = stats[i]
+        if inner[0] and x < box[0] - reach:
+            keep[:, : box[0]] &= labels[:, : box[0]] != i
+        if inner[1] and x + w > box[1] + reach:
+            keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != i
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
