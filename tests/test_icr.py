@@ -127,6 +127,24 @@ def test_hyphen_written_on_the_bottom_rule_is_not_lost() -> None:
 
 
 @needs_corpus
+def test_hyphen_written_under_the_box_is_read() -> None:
+    """Some people put the hyphen low, under the box's bottom rule: it is the box's, not the next field's print."""
+    warped, zone, truth = _hetu_zone(SCANS[0])
+    crop = zone_crop(warped, zone, FIELD_DPI).copy()
+    comb = split_comb(crop, 11, zone.box[2:], FIELD_DPI)
+    scale = FIELD_DPI / 25.4
+    left, right = comb.separators[6], comb.separators[7]
+    top = round(MARGIN_MM * scale)
+    bottom = top + round(zone.box[3] * scale)
+    crop[top + 6 : bottom - 6, left + 6 : right - 6] = 255
+    under = bottom + round(0.8 * scale)  # 0.8 mm under the rule, 0.6 mm thick, 2.5 mm long
+    crop[under : under + round(0.6 * scale), left + round(1.2 * scale) : left + round(3.7 * scale)] = 20
+    reading = read_crop(crop, zone, dpi=FIELD_DPI)
+    assert reading.raw[6] == "-"
+    assert reading.value == truth
+
+
+@needs_corpus
 def test_hollow_hyphen_reads_as_a_hyphen() -> None:
     """A hyphen drawn as a small outline (some people outline every stroke) is only 1.3–1.7 times
     as wide as tall; the model sees a box (M), the dash test still sees a short flat mark."""

@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 
 from intake.routing.icr import rules
-from intake.routing.icr.comb import Comb, split_comb, zone_crop
+from intake.routing.icr.comb import FLAT, Comb, split_comb, zone_crop
 from intake.routing.icr.decode import FieldReading, Slot, slots
 from intake.routing.icr.line import Glyph, split_lines
 from intake.routing.icr.model import CellReader, CellReading, IcrModelError
@@ -32,8 +32,7 @@ _SINGLE_LINE = {
 
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
-_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height ...
-_DASH_WIDTH = 1.25  # ... and wider than tall by this much (an outlined hyphen is a short box: 1.3–1.7)
+_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height, and flat (comb.FLAT)
 
 
 @cache
@@ -96,7 +95,7 @@ def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
     if not ys.size:
         return slot
     height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > _DASH_WIDTH * height else slot
+    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > FLAT * height else slot
 
 
 def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:

@@ -22,6 +22,7 @@ _BELOW_MM = 4.5  # ... and more below, where descending strokes go (the crop has
 _RULE_HALF_MM = 0.35  # half the width of a printed rule, plus blur
 _STROKE_MM = 0.25  # a pen stroke along a rule makes it at least this much thicker ...
 _DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
+FLAT = 1.25  # a hyphen is wider than tall by this much (an outlined one is a short box: 1.3–1.7)
 _OVER_MM = 1.0  # a character's strokes may reach this far past a separator into the next box
 
 
@@ -201,6 +202,7 @@ def _cell(
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
         keep |= _stroke_on_rule(grey < level, near, box, scale)
+        keep |= _dash_below(labels, stats, inside, near, rules, y0, scale)
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
     # Back to the box's own width (or the character's, if wider): blank and speck tests
     # downstream are relative to the image's size.
@@ -208,6 +210,34 @@ def _cell(
     x0 = min(box[0], int(cols[0])) if cols.size else box[0]
     x1 = max(box[1], int(cols[-1]) + 1) if cols.size else box[1]
     return np.where(keep, grey, np.uint8(255))[:, x0:x1]
+
+
+def _dash_below(
+    labels: np.ndarray,
+    stats: np.ndarray,
+    inside: np.ndarray,
+    near: list[tuple[int, int]],
+    rules: list[tuple[int, int]],
+    y0: int,
+    scale: float,
+) -> np.ndarray:
+    """A flat stroke written just under an otherwise empty box (a hyphen put low), else nothing.
+
+    It lies wholly below the box, so the cutting takes it for the next field's print; but it
+    sits between the box's bottom rule and the next printed rule, under this box, and is
+    wider than tall: a hyphen, not print (labels are inside the next box, below its rule).
+    """
+    found = np.zeros(labels.shape, bool)
+    if not near:
+        return found
+    floor = near[0][1]
+    below = [a - y0 for a, _b in rules if a - y0 > floor + 2]
+    ceiling = min(below) if below else labels.shape[0]
+    for i in np.flatnonzero(inside):
+        _x, y, w, h, _a = stats[i]
+        if floor <= y and y + h <= ceiling and w >= _DASH_MM * scale and w > FLAT * h:
+            found |= labels == i
+    return found
 
 
 def _stroke_on_rule(ink: np.ndarray, rules: list[tuple[int, int]], box: tuple[int, int], scale: float) -> np.ndarray:
