@@ -91,6 +91,22 @@ def test_two_plausible_valid_readings_go_to_a_person() -> None:
     assert {"131052-928T", "131052-922L"} <= {text for text, _ in got.candidates}
 
 
+def test_a_digit_drawn_like_a_letter_is_judged_among_digits() -> None:
+    """An open 6 reads mostly as U; a digit box cannot hold a U, and among digits it is clearly a 6."""
+    cells = _readings("131052-928T")
+    cells[9] = {"U": 0.8, "8": 0.17, "3": 0.002, "?": 0.028}
+    got = read_hetu(cells)
+    assert got.value == "131052-928T" and got.clear
+
+
+def test_a_long_shot_among_the_allowed_is_not_clear() -> None:
+    """Where the allowed characters are themselves torn, the check character alone proves nothing."""
+    cells = _readings("131052-928T")
+    cells[9] = {"U": 0.8, "8": 0.1, "2": 0.09, "?": 0.01}  # 131052-922L is valid too
+    cells[10] = {"T": 0.5, "L": 0.5}
+    assert not read_hetu(cells).clear
+
+
 def test_impossible_date_is_not_a_candidate() -> None:
     got = read_hetu(_readings("310294-9137"))  # 31 February
     assert not got.clear and all(not text.startswith("310294") for text, _ in got.candidates)

@@ -21,7 +21,7 @@ ACCEPT_POSTERIOR = 0.995  # the winner's share of the probability of all rule-pa
 # Two fields that agree (a postal code in the written municipality) are two readings, not one:
 # on synthetic forms in held-out fonts no pair was wrong down to 0.98, nor on the dev corpus.
 PAIR_POSTERIOR = 0.98
-MIN_CELL = 0.2  # no character of the winner may be a long shot, however the rest add up
+MIN_CELL = 0.2  # no character of the winner may be a long shot among what its box allows, however the rest add up
 PLAUSIBLE = 0.02  # a rule-passing reading this unlikely against the unconstrained best is no reading
 _BEAM = 400
 _CANDIDATES = 12  # kept for cross-field decoding; a person is shown the first few
@@ -76,6 +76,13 @@ def fold(slot: Slot, allowed: str) -> Slot:
             if keep in allowed and drop not in allowed and drop in folded:
                 folded[keep] = folded.get(keep, 0.0) + folded.pop(drop)
     return folded
+
+
+def within(slot: Slot, allowed: str, char: str) -> float:
+    """``char``'s share of the probability the slot gives the characters ``allowed`` there: a
+    6 drawn open reads as a U, which a digit box cannot hold; among digits it is still a 6."""
+    total = sum(p for c, p in slot.items() if c in allowed)
+    return slot.get(char, 0.0) / total if total > 0 else 0.0
 
 
 def _log(p: float) -> float:
@@ -155,6 +162,6 @@ def decode(
     passing = [(s, text) for s, text in scored if rule(text)]
 
     def weakest(text: str) -> float:
-        return min((slot.get(c, 0.0) for slot, c in zip(slots_, text, strict=True)), default=0.0)
+        return min((within(slot, chars, c) for slot, chars, c in zip(slots_, allowed, text, strict=True)), default=0.0)
 
     return decide(passing, weakest, raw=raw, best_score=scored[0][0] if scored else 0.0, show=show)

@@ -30,6 +30,7 @@ from intake.routing.icr.decode import (
     fold,
     posteriors,
     raw_text,
+    within,
 )
 from intake.routing.icr.lexicon import lexicon
 from intake.routing.icr.line import Glyph
@@ -97,8 +98,10 @@ def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
         if stdnum_hetu.is_valid(value, allow_temporary=True):
             scored.append((score + math.log(max(boxes[10].get(value[10], 0.0), 1e-6)), value))
 
+    allowed = (*HETU_ALLOWED, HETU_CHECK)
+
     def weakest(text: str) -> float:
-        return min(box.get(c, 0.0) for box, c in zip(boxes, text, strict=True))
+        return min(within(box, chars, c) for box, chars, c in zip(boxes, allowed, text, strict=True))
 
     return decide(scored, weakest, raw=raw, best_score=best)
 
