@@ -241,6 +241,28 @@ def test_postal_code_and_municipality_prove_each_other(postal: str, municipality
     assert values["postal_code"].valid is valid and values["municipality"].valid is valid
 
 
+@pytest.mark.parametrize(
+    ("municipality", "valid"),
+    [(None, True), (FieldReading(None, 0.0, (), "", "nothing written"), True),
+     (FieldReading("XQZV", 0.0, (), "XQZV", "no name on the list"), None)],
+    ids=["no-municipality-field", "municipality-left-empty", "municipality-unreadable"],
+)  # fmt: skip
+def test_a_clear_postal_code_alone_is_proven_by_posti_having_it(
+    municipality: FieldReading | None, valid: bool | None
+) -> None:
+    readings = {"postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("28100"))}
+    if municipality is not None:
+        readings["municipality"] = (_zone("municipality", FieldKind.TEXT), municipality)
+    assert prove(readings)["postal_code"].valid is valid
+
+
+def test_an_unclear_postal_code_alone_is_not_proven() -> None:
+    unclear = FieldReading(
+        "28100", 0.7, (("28100", 0.7), ("28130", 0.3)), "28100", "not clear", sound=frozenset({"28100", "28130"})
+    )
+    assert prove({"postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear)})["postal_code"].valid is None
+
+
 def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is() -> None:
     """28100 and 28130 are both Pori: the municipality cannot tell the codes apart, but both say Pori."""
     unclear = FieldReading(
