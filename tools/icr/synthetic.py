@@ -99,6 +99,18 @@ def _paste(page: np.ndarray, image: np.ndarray, x: int, baseline: int, size: int
     return x + w
 
 
+def _width(value: str, font: dict, size: int) -> float:
+    """About how wide ``value`` comes out at ``size`` (ink plus the gaps write_zone leaves)."""
+    total = 0.0
+    for char in value:
+        if char == " ":
+            total += 0.45 * size
+        elif char in font:
+            cols = np.flatnonzero((font[char] < 200).any(axis=0))
+            total += (cols[-1] - cols[0] + 1 if cols.size else 0) * size / font[char].shape[1] + 0.12 * size
+    return total
+
+
 def write_zone(
     value: str, box: tuple[float, float], cells: int | None, font: dict, rng: np.random.Generator
 ) -> np.ndarray:
@@ -118,6 +130,9 @@ def write_zone(
         size = min(size, round(pitch * 0.8 / 0.36))
     baseline = m + round(min(h, 7.5 * SCALE) * rng.uniform(0.78, 0.9))
     x = m + round(rng.uniform(2, 5) * SCALE)
+    if not cells:  # people write smaller to fit a long name in the box
+        room = 0.85 * (w - (x - m) - SCALE)  # augmentation widens a glyph by up to a fifth
+        size = min(size, round(size * room / max(1.0, _width(value, font, size))))
     for k, char in enumerate(value):
         if cells:
             x = m + round(k * pitch + pitch * 0.15)
