@@ -219,6 +219,25 @@ def test_municipality_is_chosen_from_the_list_by_what_was_read(written: str, val
     assert got.value == value and got.clear is clear
 
 
+def test_a_po_box_code_needs_more_than_a_sure_glyph_to_beat_a_street_address_code() -> None:
+    """28361 (P.O. boxes, Pori) and 28360 (street addresses, Pori) differ in the last box: a narrow 0
+    read as a near-sure 1 is not a clear 28361; a P.O. box code read without doubt still is."""
+    written = "28361"
+    narrow = rules.read_postal(_glyphs(written), _slots(written, confusions={4: {"1": 0.9995, "0": 0.0005}}))
+    assert narrow.value == "28361" and not narrow.clear
+    assert "28360" in {text for text, _ in narrow.candidates}
+    sure = rules.read_postal(_glyphs(written), _slots(written, p=0.999999))
+    assert sure.value == "28361" and sure.clear
+
+
+def test_a_name_misread_beyond_the_list_is_offered_as_the_nearest_name_of_its_length() -> None:
+    """VAA5Å: no name fits it letter by letter, but VAASA is nearest (never proven by itself)."""
+    written = "VAA5Å"
+    torn = {3: {"5": 0.97, "S": 0.03}, 4: {"Å": 0.97, "A": 0.03}}
+    got = rules.read_municipality(_glyphs(written), _slots(written, p=0.95, confusions=torn))
+    assert got.value == "VAASA" and not got.clear
+
+
 def _zone(name: str, kind: FieldKind) -> Zone:
     return Zone(name=name, kind=kind, page=1, box=(20.0, 20.0, 40.0, 7.5))
 

@@ -151,17 +151,32 @@ def decide(
 
 
 def decode(
-    slots_: Sequence[Slot], allowed: Sequence[str], rule: Callable[[str], bool], *, show: Callable[[str], str] = str
+    slots_: Sequence[Slot],
+    allowed: Sequence[str],
+    rule: Callable[[str], bool],
+    *,
+    show: Callable[[str], str] = str,
+    prior: Callable[[str], float] | None = None,
 ) -> FieldReading:
-    """Beam over ``slots_`` (each limited to ``allowed``), keep what ``rule`` passes, decide."""
+    """Beam over ``slots_`` (each limited to ``allowed``), keep what ``rule`` passes, decide.
+
+    ``prior`` weighs a passing reading by how common such a value is (at most 1): a rule
+    that only says what exists treats the rare and the usual alike otherwise.
+    """
     raw = raw_text(slots_)
     if len(slots_) != len(allowed):
         return FieldReading(None, 0.0, (), raw, f"{len(slots_)} characters written, {len(allowed)} expected")
     slots_ = [fold(slot, chars) for slot, chars in zip(slots_, allowed, strict=True)]
     scored = beam(slots_, allowed)
     passing = [(s, text) for s, text in scored if rule(text)]
+    best_score = scored[0][0] if scored else 0.0
+    if prior and passing:
+        weighed = [(s + math.log(prior(text)), text) for s, text in passing]
+        # Whether any passing reading is plausible is the recogniser's question, not the prior's.
+        best_score += max(s for s, _ in weighed) - max(s for s, _ in passing)
+        passing = weighed
 
     def weakest(text: str) -> float:
         return min((within(slot, chars, c) for slot, chars, c in zip(slots_, allowed, text, strict=True)), default=0.0)
 
-    return decide(passing, weakest, raw=raw, best_score=scored[0][0] if scored else 0.0, show=show)
+    return decide(passing, weakest, raw=raw, best_score=best_score, show=show)
