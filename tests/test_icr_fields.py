@@ -95,8 +95,11 @@ def test_rules_select_among_alternatives_never_invent() -> None:
         ("JÄRVINEN", {2: {"K": 0.6, "X": 0.4}}, "JÄKVINEN"),
         # A word nobody could know is left as read.
         ("QWXZ", {}, "QWXZ"),
+        # Round O's read as sure 0's: the word is still letters, not mixed; a house number stays digits.
+        ("KORHONEN 55", {1: {"0": 0.9999, "O": 0.0001}, 4: {"0": 0.9999, "O": 0.0001}, 8: {"5": 0.9, "S": 0.1}},
+         "KORHONEN 55"),
     ],
-)
+)  # fmt: skip
 def test_free_text_prefers_a_known_word_among_what_was_read(
     written: str, confusions: dict[int, dict[str, float]], value: str
 ) -> None:

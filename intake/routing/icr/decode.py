@@ -67,11 +67,11 @@ def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: boo
 _SAME_DRAWING = (("O", "0"), ("I", "1"))
 
 
-def fold(slot: Slot, allowed: str) -> Slot:
+def fold(slot: Slot, allowed: str, pairs: Sequence[tuple[str, str]] = _SAME_DRAWING) -> Slot:
     """``slot`` with O counted as 0 and I as 1 where ``allowed`` has the digit but not the letter,
     and the other way round where it has the letter but not the digit (a name)."""
     folded = dict(slot)
-    for letter, digit in _SAME_DRAWING:
+    for letter, digit in pairs:
         for keep, drop in ((digit, letter), (letter, digit)):
             if keep in allowed and drop not in allowed and drop in folded:
                 folded[keep] = folded.get(keep, 0.0) + folded.pop(drop)

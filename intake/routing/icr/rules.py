@@ -38,6 +38,7 @@ from intake.routing.validators import HETU_CENTURY, HETU_CHECK, amount
 
 HETU_SIGNS = "".join(HETU_CENTURY)
 HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
+_WORD_SAME_DRAWING = (("O", "0"), ("I", "1"), ("S", "5"))  # a word is all letters or all digits
 PO_BOX_PRIOR = 0.01  # a postal code that is not a street address's, against one that is (read_postal)
 EARLIEST_YEAR = 1900  # dates on these forms: births, moves, periods, signatures
 LATEST_YEARS_AHEAD = 10
@@ -348,17 +349,20 @@ def _word(slots: Sequence[Slot]) -> str:
     the mixed reading is far more probable.
     """
 
-    def best(chars: str) -> tuple[float, str]:
-        picks = [max(chars, key=slot.__getitem__) for slot in ({c: s.get(c, 0.0) for c in chars} for s in slots)]
+    def best(slots: Sequence[Slot], chars: str) -> tuple[float, str]:
+        picks = [max(chars, key=lambda c, s=s: s.get(c, 0.0)) for s in slots]
         return sum(math.log(max(s.get(c, 0.0), 1e-6)) for s, c in zip(slots, picks, strict=True)), "".join(picks)
 
-    mixed = best(LETTERS + DIGITS + "-+")
-    letters = best(LETTERS + "-")
-    digits = best(DIGITS + "-+")
-    pure = max(letters, digits)
-    if mixed[0] > pure[0] + _MIXED:
+    mixed = best(slots, LETTERS + DIGITS + "-+")
+    letters = best(slots, LETTERS + "-")
+    digits = best(slots, DIGITS + "-+")
+    # Whether the word is mixed: a round 0 in a word of letters could as well be its O
+    # (K0RH0NEN), so the letters' side counts 0, 1 and 5 as O, I and S. Which letter a
+    # glyph is stays the model's call: a hollow U that reads 0 is not made an O.
+    as_letters = best([fold(s, LETTERS, _WORD_SAME_DRAWING) for s in slots], LETTERS + "-")
+    if mixed[0] > max(as_letters[0], digits[0]) + _MIXED:
         return mixed[1]
-    if pure is letters:
+    if letters[0] >= digits[0]:
         return _known_word(slots, letters, letters[0])
     # Digits are likelier (OSOITE drawn round reads 050172), but a known word of some length
     # nearly as likely is the word: a house number is rarely a word (150 could be ISO).
