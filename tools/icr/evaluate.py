@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
+from dataclasses import replace
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,15 +30,28 @@ def _zones() -> dict[tuple[str, str], Zone]:
     return {(t.id, z.name): z for t in load_templates() for z in t.zones}
 
 
-def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, collections.Counter]:
-    """Per kind: filled fields, exact values, marked valid, marked valid but wrong."""
+def read_documents(documents: Iterable[list[dict]], reader: CellReader) -> list[tuple[list[dict], dict]]:
+    """Each document's samples with every zone read (``read_crop``), before the proof."""
     zones = _zones()
-    table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    out = []
     for samples in documents:
         readings = {}
         for s in samples:
             zone = zones[(s["form_id"], s["zone"])]
             readings[zone.name] = (zone, read_crop(s["crop"], zone, dpi=300, reader=reader))
+        out.append((samples, readings))
+    return out
+
+
+def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, collections.Counter]:
+    """Per kind: filled fields, exact values, marked valid, marked valid but wrong."""
+    return tally(read_documents(documents, reader))
+
+
+def tally(read: list[tuple[list[dict], dict]], wrong: list | None = None) -> dict[str, collections.Counter]:
+    """``score`` from documents already read; the values accepted but wrong are added to ``wrong``."""
+    table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for samples, readings in read:
         values = prove(readings)
         for s in samples:
             if not s["value"]:
@@ -53,6 +67,8 @@ def score(documents: Iterable[list[dict]], reader: CellReader) -> dict[str, coll
             counts = {"n": 1, "exact": int(right), "first": int(first), "valid": int(valid),
                       "wrong": int(valid and not right)}  # fmt: skip
             row.update(counts)
+            if valid and not right and wrong is not None:
+                wrong.append((kind, s["hand"], s["value"], got.value if got else None))
             if kind in ("postal", "municipality"):
                 table["postal+municipality"].update(counts)
     return table
@@ -78,16 +94,29 @@ def _row(kind: str, r: collections.Counter) -> str:
 
 
 def sweep(args: argparse.Namespace, reader: CellReader) -> None:
-    """Accepted and wrong among accepted at several thresholds: where ACCEPT_POSTERIOR comes from."""
+    """Accepted and wrong among accepted at several thresholds: where ACCEPT_POSTERIOR comes from.
+
+    Every zone is read once with no posterior threshold; a reading is then clear at a
+    threshold when it was clear without one and its posterior reaches it. PAIR_POSTERIOR
+    (postal code + municipality decoded together) keeps its value.
+    """
     from tools.icr import synthetic
 
     forms = synthetic.documents(args.synthetic, args.seed) if args.synthetic else corpus_documents()
+    saved, decode.ACCEPT_POSTERIOR = decode.ACCEPT_POSTERIOR, 0.0
+    try:
+        read = read_documents(forms, reader)
+    finally:
+        decode.ACCEPT_POSTERIOR = saved
     for threshold in args.accept:
-        decode.ACCEPT_POSTERIOR = decode.PAIR_POSTERIOR = threshold
-        table = score(forms, reader)
+        at = [
+            (samples, {k: (z, replace(r, clear=r.clear and r.confidence >= threshold)) for k, (z, r) in readings.items()})
+            for samples, readings in read
+        ]
+        wrong: list = []
+        table = tally(at, wrong)
         accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
-        wrong = {k: r["wrong"] for k, r in table.items() if r["wrong"] and k != "postal+municipality"}
-        print(f"ACCEPT_POSTERIOR {threshold}: accepted {accepted}, wrong {sum(wrong.values())} {wrong}")
+        print(f"ACCEPT_POSTERIOR {threshold}: accepted {accepted}, wrong {len(wrong)} {wrong}")
 
 
 def corpus_documents() -> list[list[dict]]:
