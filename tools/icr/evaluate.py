@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from intake.bench import _normal
@@ -110,7 +110,10 @@ def sweep(args: argparse.Namespace, reader: CellReader) -> None:
         decode.ACCEPT_POSTERIOR = saved
     for threshold in args.accept:
         at = [
-            (samples, {k: (z, replace(r, clear=r.clear and r.confidence >= threshold)) for k, (z, r) in readings.items()})
+            (
+                samples,
+                {k: (z, replace(r, clear=r.clear and r.confidence >= threshold)) for k, (z, r) in readings.items()},
+            )
             for samples, readings in read
         ]
         wrong: list = []

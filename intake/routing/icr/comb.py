@@ -192,12 +192,12 @@ def _cell(
     # are one component, and that pair is no character. A kept component that runs on more
     # than _OVER_MM past a separator with a box beyond it is cut at that separator.
     reach = round(_OVER_MM * scale)
-    for i in np.flatnonzero(inside):
-        x, _y, w, _h, _a = stats[i]
-        if inner[0] and x < box[0] - reach:
-            keep[:, : box[0]] &= labels[:, : box[0]] != i
-        if inner[1] and x + w > box[1] + reach:
-            keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != i
+    for part in map(int, np.flatnonzero(inside)):
+        left, width = int(stats[part, cv2.CC_STAT_LEFT]), int(stats[part, cv2.CC_STAT_WIDTH])
+        if inner[0] and left < box[0] - reach:
+            keep[:, : box[0]] &= labels[:, : box[0]] != part
+        if inner[1] and left + width > box[1] + reach:
+            keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != part
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]

@@ -350,7 +350,7 @@ def _word(slots: Sequence[Slot]) -> str:
     """
 
     def best(slots: Sequence[Slot], chars: str) -> tuple[float, str]:
-        picks = [max(chars, key=lambda c, s=s: s.get(c, 0.0)) for s in slots]
+        picks = [max(chars, key=lambda c: s.get(c, 0.0)) for s in slots]
         return sum(math.log(max(s.get(c, 0.0), 1e-6)) for s, c in zip(slots, picks, strict=True)), "".join(picks)
 
     mixed = best(slots, LETTERS + DIGITS + "-+")
