@@ -107,6 +107,20 @@ def test_a_long_shot_among_the_allowed_is_not_clear() -> None:
     assert not read_hetu(cells).clear
 
 
+def test_a_century_box_torn_between_the_hyphen_and_a_new_sign_leans_to_the_hyphen() -> None:
+    """131052-928T and 131052V928T are both valid (the sign is outside the check): the new signs are rare."""
+    cells = _readings("131052-928T")
+    cells[6] = {"-": 0.83, "V": 0.17}
+    got = read_hetu(cells)
+    assert got.value == "131052-928T" and got.confidence > 0.98
+    assert "131052V928T" in {text for text, _ in got.candidates}
+
+
+def test_a_clearly_written_new_century_sign_is_read() -> None:
+    got = read_hetu(_readings("131052V928T", p=0.9999))
+    assert got.value == "131052V928T" and got.clear
+
+
 def test_impossible_date_is_not_a_candidate() -> None:
     got = read_hetu(_readings("310294-9137"))  # 31 February
     assert not got.clear and all(not text.startswith("310294") for text, _ in got.candidates)

@@ -39,6 +39,10 @@ from intake.routing.validators import HETU_CENTURY, HETU_CHECK, amount
 HETU_SIGNS = "".join(HETU_CENTURY)
 HETU_ALLOWED = (*[DIGITS] * 6, HETU_SIGNS, *[DIGITS] * 3)
 _WORD_SAME_DRAWING = (("O", "0"), ("I", "1"), ("S", "5"))  # a word is all letters or all digits
+# Since 2023 a henkilötunnus may carry Y X W V U (1900s) or B C D E F (2000s): codes given to
+# people who had none, a small share of everyone alive. Against - and A each weighs this.
+NEW_SIGN_PRIOR = 0.05
+_USUAL_SIGNS = "-A+"
 PO_BOX_PRIOR = 0.01  # a postal code that is not a street address's, against one that is (read_postal)
 EARLIEST_YEAR = 1900  # dates on these forms: births, moves, periods, signatures
 LATEST_YEARS_AHEAD = 10
@@ -99,6 +103,13 @@ def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
         value = head + HETU_CHECK[int(head[:6] + head[7:10]) % 31]
         if stdnum_hetu.is_valid(value, allow_temporary=True):
             scored.append((score + math.log(max(boxes[10].get(value[10], 0.0), 1e-6)), value))
+    if scored:
+        # The century sign is outside the check character: a box torn between - and V leaves
+        # two valid codes. The new signs are rare, and weigh NEW_SIGN_PRIOR; whether any
+        # reading is plausible is still the recogniser's question (as in decode()).
+        weighed = [(s + (0.0 if text[6] in _USUAL_SIGNS else math.log(NEW_SIGN_PRIOR)), text) for s, text in scored]
+        best += max(s for s, _ in weighed) - max(s for s, _ in scored)
+        scored = weighed
 
     allowed = (*HETU_ALLOWED, HETU_CHECK)
 
