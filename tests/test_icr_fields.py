@@ -285,6 +285,36 @@ def test_an_unclear_postal_code_alone_is_not_proven() -> None:
     assert prove({"postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear)})["postal_code"].valid is None
 
 
+def test_a_name_the_list_chose_despite_a_letter_in_doubt_pairs_with_the_code() -> None:
+    """TUKKU: the R read as K (0.1 R), but among names of five letters TURKU is the only one; the
+    code 20100, read on its own, is Turku's. Two readings agree: both are proven."""
+    written = FieldReading(
+        "TURKU", 1.0, (("TURKU", 1.0),), "TUKKU", "a character of the best reading has p=0.10", sound=frozenset()
+    )
+    code = FieldReading(
+        "20100", 0.99, (("20100", 0.99), ("20700", 0.01)), "20100", "not clear", sound=frozenset({"20100", "20700"})
+    )
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), code),
+        "municipality": (_zone("municipality", FieldKind.TEXT), written),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is True and values["municipality"].valid is True
+    assert values["municipality"].value == "TURKU"
+
+
+def test_a_name_no_reading_supports_does_not_pair() -> None:
+    """KAJAMI: six letters, and no name of six is a plausible reading; KAJANA (Kajaani in Swedish) is
+    only what the list allows, not what was read, and the code 87100 (Kajaani) cannot make it so."""
+    implausible = FieldReading(None, 0.0, (("KAJANA", 0.9),), "KAJAMI", "the readings that pass the rules are unlikely")
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("87100")),
+        "municipality": (_zone("municipality", FieldKind.TEXT), implausible),
+    }
+    values = prove(readings)
+    assert values["municipality"].valid is not True and values["postal_code"].valid is not True
+
+
 def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is() -> None:
     """28100 and 28130 are both Pori: the municipality cannot tell the codes apart, but both say Pori."""
     unclear = FieldReading(

@@ -128,7 +128,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
         if total <= 0:  # no pair agrees, or only pairs too unlikely to weigh anything
             continue
         code, place, weight = max(joint, key=lambda item: item[2])
-        contender = _contender(postal, code) and _contender(pair[1], place)
+        contender = _contender(postal, code) and _contender(pair[1], place, by_list=True)
         if contender and weight / total >= decode.PAIR_POSTERIOR:
             readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
             readings[f"{prefix}municipality"] = (
@@ -201,15 +201,23 @@ def _agreed_municipality(
         return None
     ours = [(code, place, weight) for code, place, weight in joint if postal_area(code).municipality.code == key]  # type: ignore[union-attr]
     code, place, _ = max(ours, key=lambda item: item[2])
-    if not (_contender(postal, code) and _contender(written, place)):
+    if not (_contender(postal, code) and _contender(written, place, by_list=True)):
         return None
     return place, share
 
 
-def _contender(reading: FieldReading, value: str) -> bool:
-    """A reading of its own field in its own right: a real share of it, no character a long shot."""
+def _contender(reading: FieldReading, value: str, *, by_list: bool = False) -> bool:
+    """A reading of its own field in its own right: a real share of it, no character a long shot.
+
+    ``by_list``: a municipality's name is chosen among the list's names of the written
+    length, so one letter in doubt (TUKKU: the R read as K) does not make the name a guess;
+    the name must still come from a plausible reading of the letters (``confidence`` above
+    0: not a nearest name, not the list's pick among readings the writing does not support).
+    """
     share = dict(reading.candidates).get(value, 0.0)
-    return share >= _CONTENDER and value in reading.sound
+    if share < _CONTENDER:
+        return False
+    return value in reading.sound or (by_list and reading.confidence > 0)
 
 
 def _same_place(code: str, name: str) -> bool:
