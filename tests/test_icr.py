@@ -156,9 +156,9 @@ def test_hyphen_written_on_the_bottom_rule_is_not_lost() -> None:
     assert np.ptp(xs) > 1.5 * np.ptp(ys)  # flat: the reader's dash test (_dash) calls it a hyphen
 
 
-@needs_corpus
-def test_hyphen_written_under_the_box_is_read() -> None:
-    """Some people put the hyphen low, under the box's bottom rule: it is the box's, not the next field's print."""
+def _empty_century_box() -> tuple[np.ndarray, object, str, tuple[int, int, int, int]]:
+    """A real scan's henkilötunnus crop with the century box wiped: crop, zone, true value, and the
+    box's left, right, top and bottom in the crop (rules within a few pixels after registration)."""
     warped, zone, truth = _hetu_zone(SCANS[0])
     crop = zone_crop(warped, zone, FIELD_DPI).copy()
     comb = split_comb(crop, 11, zone.box[2:], FIELD_DPI)
@@ -167,6 +167,14 @@ def test_hyphen_written_under_the_box_is_read() -> None:
     top = round(MARGIN_MM * scale)
     bottom = top + round(zone.box[3] * scale)
     crop[top + 6 : bottom - 6, left + 6 : right - 6] = 255
+    return crop, zone, truth, (left, right, top, bottom)
+
+
+@needs_corpus
+def test_hyphen_written_under_the_box_is_read() -> None:
+    """Some people put the hyphen low, under the box's bottom rule: it is the box's, not the next field's print."""
+    crop, zone, truth, (left, _right, _top, bottom) = _empty_century_box()
+    scale = FIELD_DPI / 25.4
     under = bottom + round(0.8 * scale)  # 0.8 mm under the rule, 0.6 mm thick, 2.5 mm long
     crop[under : under + round(0.6 * scale), left + round(1.2 * scale) : left + round(3.7 * scale)] = 20
     reading = read_crop(crop, zone, dpi=FIELD_DPI)
@@ -178,14 +186,8 @@ def test_hyphen_written_under_the_box_is_read() -> None:
 def test_hollow_hyphen_reads_as_a_hyphen() -> None:
     """A hyphen drawn as a small outline (some people outline every stroke) is only 1.3–1.7 times
     as wide as tall; the model sees a box (M), the dash test still sees a short flat mark."""
-    warped, zone, truth = _hetu_zone(SCANS[0])
-    crop = zone_crop(warped, zone, FIELD_DPI).copy()
-    comb = split_comb(crop, 11, zone.box[2:], FIELD_DPI)
+    crop, zone, truth, (left, right, top, bottom) = _empty_century_box()
     scale = FIELD_DPI / 25.4
-    left, right = comb.separators[6], comb.separators[7]
-    top = round(MARGIN_MM * scale)  # the box's rules, within a few pixels after registration
-    bottom = top + round(zone.box[3] * scale)
-    crop[top + 6 : bottom - 6, left + 6 : right - 6] = 255
     middle, half_w, half_h = (top + bottom) // 2, round(0.95 * scale), round(0.65 * scale)
     centre = (left + right) // 2
     crop[middle - half_h : middle + half_h, centre - half_w : centre + half_w] = 20  # 1.9 × 1.3 mm
