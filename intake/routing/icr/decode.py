@@ -152,6 +152,17 @@ def decide(
     )
 
 
+def weigh(
+    passing: Sequence[tuple[float, str]], prior: Callable[[str], float], best_score: float
+) -> tuple[list[tuple[float, str]], float]:
+    """``passing`` readings weighed by ``prior`` (at most 1), and ``best_score`` moved with them:
+    whether any passing reading is plausible (``decide``) is the recogniser's question, not the prior's."""
+    if not passing:
+        return list(passing), best_score
+    weighed = [(s + math.log(prior(text)), text) for s, text in passing]
+    return weighed, best_score + max(s for s, _ in weighed) - max(s for s, _ in passing)
+
+
 def decode(
     slots_: Sequence[Slot],
     allowed: Sequence[str],
@@ -172,11 +183,8 @@ def decode(
     scored = beam(slots_, allowed)
     passing = [(s, text) for s, text in scored if rule(text)]
     best_score = scored[0][0] if scored else 0.0
-    if prior and passing:
-        weighed = [(s + math.log(prior(text)), text) for s, text in passing]
-        # Whether any passing reading is plausible is the recogniser's question, not the prior's.
-        best_score += max(s for s, _ in weighed) - max(s for s, _ in passing)
-        passing = weighed
+    if prior:
+        passing, best_score = weigh(passing, prior, best_score)
 
     def weakest(text: str) -> float:
         return min((within(slot, chars, c) for slot, chars, c in zip(slots_, allowed, text, strict=True)), default=0.0)

@@ -30,6 +30,7 @@ from intake.routing.icr.decode import (
     fold,
     posteriors,
     raw_text,
+    weigh,
     within,
 )
 from intake.routing.icr.lexicon import lexicon
@@ -103,13 +104,9 @@ def read_hetu(boxes: Sequence[Slot]) -> FieldReading:
         value = head + HETU_CHECK[int(head[:6] + head[7:10]) % 31]
         if stdnum_hetu.is_valid(value, allow_temporary=True):
             scored.append((score + math.log(max(boxes[10].get(value[10], 0.0), 1e-6)), value))
-    if scored:
-        # The century sign is outside the check character: a box torn between - and V leaves
-        # two valid codes. The new signs are rare, and weigh NEW_SIGN_PRIOR; whether any
-        # reading is plausible is still the recogniser's question (as in decode()).
-        weighed = [(s + (0.0 if text[6] in _USUAL_SIGNS else math.log(NEW_SIGN_PRIOR)), text) for s, text in scored]
-        best += max(s for s, _ in weighed) - max(s for s, _ in scored)
-        scored = weighed
+    # The century sign is outside the check character: a box torn between - and V leaves two
+    # valid codes. The new signs are rare, and weigh NEW_SIGN_PRIOR.
+    scored, best = weigh(scored, lambda text: 1.0 if text[6] in _USUAL_SIGNS else NEW_SIGN_PRIOR, best)
 
     allowed = (*HETU_ALLOWED, HETU_CHECK)
 
