@@ -3,10 +3,17 @@ and a spool in which the real pipeline has already stored two held corpus scans 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.request import build_opener
 
 import pytest
 from smtp_fixtures import AGENCY
@@ -119,3 +126,36 @@ def documents(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     from intake.store.models import StoredDocument
 
     return {StoredDocument.objects.get(id=i).form_id: i for i in ids}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(config: Path, log: Path, *, language: str | None = None) -> Iterator[str]:
+    """'intake serve' as its own process on a free port, with the advisor maija (PASSWORD); yields
+    its address once the sign-in page answers, and stops it afterwards. Its output goes to ``log``."""
+    chosen = ["--language", language] if language else []
+    subprocess.run([sys.executable, "-m", "intake.cli", "users", "add", "maija", "--role", "advisor", *chosen,
+                    "--password-stdin", "--config", str(config)], input=PASSWORD + "\n", text=True, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port), "--config",
+                                   str(config)], stdout=output, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "OMP_THREAD_LIMIT": "1"})  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    build_opener().open(f"http://127.0.0.1:{port}/signin", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=60)

@@ -10,15 +10,11 @@ import base64
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_fixtures import OTHER, UNSURE_HETU, UNSURE_HETU_TRUTH, write_config
+from desk_fixtures import OTHER, UNSURE_HETU, UNSURE_HETU_TRUTH, serving, write_config
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -49,17 +45,6 @@ for (const type of ["dragenter", "dragover", "drop"]) {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _intake(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], input=stdin, text=True, capture_output=True,
-                          check=True, timeout=120)  # fmt: skip
-
-
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     if not (CHROMIUM.exists() and DRIVER.exists()):
@@ -84,26 +69,8 @@ def served(tmp_path: Path, pki: DemoPki, smtp_server) -> Iterator[tuple[str, Pat
     mail = smtp_server(handler)
     hot = tmp_path / "hot"
     config = write_config(tmp_path, pki, smtp_port=mail.port, hot_folder=hot)
-    _intake("users", "add", "maija", "--role", "advisor", "--language", "fi", "--password-stdin",
-            "--config", str(config), stdin=PASSWORD + "\n")  # fmt: skip
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port), "--config",
-                               str(config)], stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "OMP_THREAD_LIMIT": "1"})  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", hot, handler
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
+    with serving(config, tmp_path / "serve.log", language="fi") as url:
+        yield url, hot, handler
 
 
 def _shot(driver: WebDriver, name: str) -> None:

@@ -7,20 +7,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, OpenerDirector, Request, build_opener
 
-from desk_fixtures import OTHER, PASSWORD, Fresh, client, documents, write_config
+from desk_fixtures import OTHER, PASSWORD, Fresh, client, documents, serving, write_config
 
 from intake.changes import changes
 from intake.config import Config
@@ -174,42 +171,12 @@ class _Browser:
             return answer.status, dict(answer.headers), answer.read().decode(), time.monotonic() - started
 
 
-@contextmanager
-def _serving(config: Path, log: Path) -> Iterator[str]:
-    subprocess.run([sys.executable, "-m", "intake.cli", "users", "add", "maija", "--role", "advisor",
-                    "--password-stdin", "--config", str(config)], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
-    port = _free_port()
-    with log.open("w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port), "--config",
-                                   str(config)], stdout=output, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "OMP_THREAD_LIMIT": "1"})  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    build_opener().open(f"http://127.0.0.1:{port}/signin", timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_scan_reaches_every_open_list_and_open_lists_leave_threads_for_pages(
     tmp_path: Path, pki: DemoPki, corpus: Path
 ) -> None:
     hot = tmp_path / "hot"
     config = write_config(tmp_path, pki, hot_folder=hot, live_wait_s=60)
-    with _serving(config, tmp_path / "serve.log") as url:
+    with serving(config, tmp_path / "serve.log") as url:
         browser = _Browser(url)
         browser.sign_in()
         _, headers, _, _ = browser.get("/rows")
