@@ -18,10 +18,11 @@ from intake.routing.icr.comb import MARGIN_MM, ink_threshold
 from intake.units import px_per_mm
 
 _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
+_LINE_ROW = 0.3  # a row of a printed line's band inked across more than this share of it is the line's own
 _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
 _LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
 _DUST = 0.05  # a component smaller than this share of the median glyph's area is dust
-_MARK = 0.45  # a glyph lower than this share of the line's letter height is a mark (. , -)
+_MARK = 0.45  # a glyph lower than this share of the line's letter height, or starting as low, is a mark (. , -)
 _DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
 _SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
 _SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
@@ -72,23 +73,58 @@ def _vertical(lines: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((9, 1), np.uint8))
 
 
+def _reach(seed: np.ndarray, band: np.ndarray, axis: int, step: int) -> np.ndarray:
+    """Band pixels joined to ``seed`` ink by a straight run through the band along ``axis``
+    (0: down for step 1, up for -1; 1: right or left)."""
+    out = np.zeros_like(band)
+    front = seed
+    for _ in range(max(band.shape[axis], 1)):
+        moved = np.roll(front, step, axis=axis)
+        edge = 0 if step > 0 else -1
+        if axis == 0:
+            moved[edge, :] = 0
+        else:
+            moved[:, edge] = 0
+        front = np.minimum(moved, band) & (1 - out)
+        if not front.any():
+            break
+        out |= front
+    return out
+
+
 def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """Ink without the printed lines, except where a written stroke crosses one."""
+    """Ink without the printed lines, except where a written stroke meets one.
+
+    People write on the writing line: a stroke that comes down to a line keeps its ink down
+    to the line (the foot of an N, where its strokes meet), and one that crosses a line keeps
+    the ink all the way through (a comma's tail). Without that, letters lose their feet and
+    fall apart into pieces. The line itself stays out under a letter that only sits on it: a
+    0 with a bar of line under it reads as a 2. Upright printed lines (the box's sides) are
+    kept only where a stroke crosses them.
+    """
     # The blurred edges of a printed line are not part of the long run: grow it across.
     # Arrays here are 0/1 uint8: minimum is "and", maximum is "or".
     upright = _vertical(lines)
-    grown = np.maximum(cv2.dilate(lines - upright, np.ones((7, 3), np.uint8)),
-                       cv2.dilate(upright, np.ones((3, 7), np.uint8)))  # fmt: skip
+    flat = cv2.dilate(lines - upright, np.ones((7, 3), np.uint8))
+    side = cv2.dilate(upright, np.ones((3, 7), np.uint8))
+    grown = np.maximum(flat, side)
     rest = np.minimum(ink, 1 - grown)
-    # A stroke crossing a line has ink just above and below it (or left and right).
-    reach = 4
-    up = cv2.dilate(rest, np.ones((reach, 1), np.uint8), anchor=(0, reach - 1))
-    down = cv2.dilate(rest, np.ones((reach, 1), np.uint8), anchor=(0, 0))
-    vertical_cross = cv2.dilate(np.minimum(up, down), np.ones((reach, 1), np.uint8))
-    left = cv2.dilate(rest, np.ones((1, reach), np.uint8), anchor=(reach - 1, 0))
-    right = cv2.dilate(rest, np.ones((1, reach), np.uint8), anchor=(0, 0))
-    crossing = np.maximum(vertical_cross, np.minimum(left, right))
-    return np.maximum(rest, np.minimum(np.minimum(ink, grown), crossing))
+    flat_band = np.minimum(flat, 1 - side)
+    # The line's own rows: inked across most of the band (a dashed line too); the rest of the
+    # band is its blurred edge, where a written stroke shows as ink the line does not have.
+    rows = flat_band.sum(axis=1)
+    own = (np.minimum(ink, flat_band).sum(axis=1) > _LINE_ROW * np.maximum(rows, 1)).astype(np.uint8)
+    line_px = np.minimum(flat_band, own[:, None])
+    edge = np.minimum(flat_band, 1 - line_px)
+    sits = _reach(rest, edge, 0, 1)  # a stroke down to the line, not into it
+    stroke = np.maximum(rest, np.minimum(ink, edge))
+    through = np.minimum(_reach(stroke, line_px, 0, 1), _reach(stroke, line_px, 0, -1))
+    through = np.maximum(through, _reach(through, edge, 0, 1))  # and on below the line
+    crossed_flat = np.minimum(_reach(rest, flat_band, 0, 1), _reach(rest, flat_band, 0, -1))
+    met = np.maximum(np.maximum(crossed_flat, sits), through)
+    side_band = np.minimum(side, 1 - flat)
+    crossed = np.minimum(_reach(rest, side_band, 1, 1), _reach(rest, side_band, 1, -1))
+    return np.maximum(rest, np.minimum(ink, np.maximum(met, crossed)))
 
 
 def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.ndarray:
@@ -130,6 +166,13 @@ def _components(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     return sorted(found)
 
 
+def _over(part: tuple[int, int, int, int, int], letters: list[tuple[int, int, int, int, int]]) -> bool:
+    """A small piece right over a letter is its dot or ring (Ä, Ö, Å, i), not dust, however small
+    against the letters (written_ink kept it only there)."""
+    x0, _y0, x1, y1, _a = part
+    return any(min(x1, b[2]) - max(x0, b[0]) > 0 and y1 <= b[1] + 2 for b in letters)
+
+
 def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
     """Pieces whose spans across overlap belong to one glyph (Ä's dots, i's dot, broken strokes).
 
@@ -158,13 +201,18 @@ def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
 
 
 def _mark(top: int, bottom: int, width: int, base: float, height: float) -> str | None:
-    """A small glyph by where it sits on the line: a dot, a comma or a hyphen."""
-    if bottom - top > _MARK * height:
+    """A small glyph by where it sits on the line: a dot, a comma or a hyphen.
+
+    A comma may be drawn half as tall as the letters, but it starts low on the line, where
+    no capital or digit does.
+    """
+    tall = bottom - top
+    if tall > _MARK * height and top < base - _MARK * height:
         return None
     middle = (top + bottom) / 2
     if middle > base - 0.3 * height:
-        return "," if bottom > base + 0.12 * height and (bottom - top) > 1.3 * width else "."
-    return "-" if width > 1.3 * (bottom - top) else "."
+        return "," if bottom > base and tall > 1.3 * width else "."
+    return "-" if width > 1.3 * tall else "."
 
 
 def split_line(grey: np.ndarray, mask: np.ndarray) -> list[Glyph]:
@@ -174,7 +222,8 @@ def split_line(grey: np.ndarray, mask: np.ndarray) -> list[Glyph]:
         return []
     areas = np.array([p[4] for p in parts])
     big = areas >= _DUST * float(np.median(areas[areas >= np.percentile(areas, 50)]))
-    parts = [p for p, keep in zip(parts, big, strict=True) if keep]
+    letters = [p for p, keep in zip(parts, big, strict=True) if keep]
+    parts = [p for p, keep in zip(parts, big, strict=True) if keep or _over(p, letters)]
     groups = _group(parts)
     boxes = [
         (min(parts[i][0] for i in g), min(parts[i][1] for i in g), max(parts[i][2] for i in g),
