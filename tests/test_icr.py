@@ -15,7 +15,7 @@ from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
 from intake.routing import align as registration
 from intake.routing.icr import CellReader, read_crop, read_zone, split_comb, zone_crop
-from intake.routing.icr.comb import MARGIN_MM
+from intake.routing.icr.comb import MARGIN_MM, _erase_rule
 from intake.routing.icr.decode import slots
 from intake.routing.icr.model import MODEL
 from intake.routing.icr.rules import read_hetu
@@ -195,6 +195,19 @@ def test_hollow_hyphen_reads_as_a_hyphen() -> None:
     reading = read_crop(crop, zone, dpi=FIELD_DPI)
     assert reading.raw[6] == "-"
     assert reading.value == truth
+
+
+def test_a_slanting_stroke_across_a_rule_is_kept_through_it() -> None:
+    """A loop crossing the bottom rule at a slant comes out of it to the side of where it went
+    in: it is still one stroke, while ink that only sits on the rule keeps none of the rule."""
+    ink = np.zeros((40, 60), bool)
+    ink[20:25, :] = True  # the printed rule, 5 px
+    for y in range(8, 38):  # a slanting stroke crossing it
+        ink[y, 10 + y // 2 : 13 + y // 2] = True
+    ink[12:20, 45:48] = True  # an upright stroke ending on the rule
+    _erase_rule(ink, 20, 25)
+    assert cv2.connectedComponents(ink[:, :40].astype(np.uint8))[0] - 1 == 1
+    assert not ink[21:24, 40:].any()
 
 
 def test_touching_neighbours_are_cut_at_the_separator() -> None:

@@ -142,8 +142,9 @@ def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
     above = ink[max(0, a - 2) : a].any(axis=0) if a > 0 else np.zeros(ink.shape[1], bool)
     below = ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool)
     # A stroke that only sits on the rule (an 0 on the bottom line) keeps none of it: the
-    # rule's piece under it would read as a tail (0 → Q).
-    ink[a:b, ~(above & below)] = False
+    # rule's piece under it would read as a tail (0 → Q). One that crosses it slanting comes
+    # out of it up to the rule's width to the side of where it went in (the loop of an 8).
+    ink[a:b, ~(_widen(above, b - a) & _widen(below, b - a))] = False
 
 
 def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
@@ -151,7 +152,14 @@ def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
     a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
     left = ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool)
     right = ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool)
-    ink[~(left & right), a:b] = False
+    ink[~(_widen(left, b - a) & _widen(right, b - a)), a:b] = False
+
+
+def _widen(marks: np.ndarray, by: int) -> np.ndarray:
+    """``marks`` (a row of flags) with each set flag spread ``by`` places either way."""
+    if by <= 0 or not marks.any():
+        return marks
+    return cv2.dilate(marks.astype(np.uint8)[None, :], np.ones((1, 2 * by + 1), np.uint8))[0].astype(bool)
 
 
 def _cell(
