@@ -16,7 +16,7 @@ from intake.routing import align as registration
 from intake.routing.fields import prove, read_fields
 from intake.routing.icr import CellReader, FieldReading, read_glyphs, rules, split_lines, zone_crop
 from intake.routing.icr.comb import MARGIN_MM
-from intake.routing.icr.line import Glyph, written_ink
+from intake.routing.icr.line import Glyph, _group, written_ink
 from intake.routing.recognise import FIELD_DPI
 from intake.routing.templates import FieldKind, Zone, load_templates
 from intake.routing.validators import validate
@@ -443,6 +443,20 @@ def _box_with_writing(draw: Callable[[np.ndarray, int, int], None], line: int = 
 
 def _pieces(mask: np.ndarray) -> int:
     return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
+
+
+def test_the_dot_of_an_i_beside_its_letter_is_no_full_stop() -> None:
+    """A slanting hand puts the i's dot to the right of its stroke, over the gap: it goes with
+    the nearest letter; a dot on the baseline stays a full stop of its own."""
+    parts = [
+        (0, 20, 20, 50, 400),  # a
+        (30, 20, 34, 50, 120),  # the stroke of an i
+        (37, 6, 41, 10, 16),  # its dot, beside it
+        (45, 20, 65, 50, 400),  # n
+        (70, 46, 74, 50, 16),  # a full stop
+        (80, 20, 100, 50, 400),  # f
+    ]
+    assert _group(parts) == [[0], [1, 2], [3], [4], [5]]
 
 
 def test_a_letter_sitting_on_a_thick_rule_gets_no_bar_of_it() -> None:

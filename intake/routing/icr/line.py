@@ -23,6 +23,7 @@ _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and
 _LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
 _DUST = 0.05  # a component smaller than this share of the median glyph's area is dust
 _MARK = 0.45  # a glyph lower than this share of the line's letter height, or starting as low, is a mark (. , -)
+_HIGH = 0.75  # a dot whose middle is higher than this share of the letter height is an i's or j's
 _DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
 _SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
 _SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
@@ -178,15 +179,23 @@ def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
 
     A small piece down at the baseline is a full stop or a comma of its own: no capital or
     digit has a loose piece there, and a dot tucked under the 4 of "04." is still a dot.
+    A small piece high on the line is no full stop either: it is the dot of an i or j (or of
+    an Ä) that a slanting hand put beside its letter, and goes with the nearest glyph.
     """
     height = float(np.percentile([p[3] - p[1] for p in parts], 75))
     base = float(np.median([p[3] for p in parts if p[3] - p[1] > _MARK * height]))
+
+    def dot(part: tuple[int, int, int, int, int]) -> bool:
+        return max(part[3] - part[1], part[2] - part[0]) <= _DOT * height
+
+    high = {i for i, part in enumerate(parts) if dot(part) and (part[1] + part[3]) / 2 < base - _HIGH * height}
     groups: list[list[int]] = []
     spans: list[tuple[int, int]] = []
     loose = False
     for i, (x0, y0, x1, y1, _a) in enumerate(parts):
-        dot = max(y1 - y0, x1 - x0) <= _DOT * height
-        low = dot and (y0 + y1) / 2 > base - 0.3 * height
+        if i in high and len(high) < len(parts):
+            continue
+        low = dot(parts[i]) and (y0 + y1) / 2 > base - 0.3 * height
         if spans and not low and not loose:
             a, b = spans[-1]
             overlap = min(b, x1) - max(a, x0)
@@ -197,6 +206,11 @@ def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
         groups.append([i])
         spans.append((x0, x1))
         loose = low
+    for i in sorted(high) if len(high) < len(parts) else ():
+        middle = (parts[i][0] + parts[i][2]) / 2
+        k = min(range(len(spans)), key=lambda k: max(spans[k][0] - middle, middle - spans[k][1], 0.0))
+        groups[k].append(i)
+        spans[k] = (min(spans[k][0], parts[i][0]), max(spans[k][1], parts[i][2]))
     return groups
 
 
