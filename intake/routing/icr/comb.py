@@ -139,8 +139,8 @@ def split_comb(
 def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
     """Remove rows [start, end) of a printed rule, except where a written stroke crosses it."""
     a, b = max(0, start - 1), min(ink.shape[0], end + 1)
-    above = ink[max(0, a - 2) : a].any(axis=0) if a > 0 else np.zeros(ink.shape[1], bool)
-    below = ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool)
+    above = np.asarray(ink[max(0, a - 2) : a].any(axis=0) if a > 0 else np.zeros(ink.shape[1], bool))
+    below = np.asarray(ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool))
     # A stroke that only sits on the rule (an 0 on the bottom line) keeps none of it: the
     # rule's piece under it would read as a tail (0 → Q). One that crosses it slanting comes
     # out of it up to the rule's width to the side of where it went in (the loop of an 8).
@@ -150,8 +150,8 @@ def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
 def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
     """Remove a printed separator's columns, except where a written stroke crosses it."""
     a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
-    left = ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool)
-    right = ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool)
+    left = np.asarray(ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool))
+    right = np.asarray(ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool))
     ink[~(_widen(left, b - a) & _widen(right, b - a)), a:b] = False
 
 
