@@ -9,7 +9,7 @@ import numpy as np
 from intake.routing.icr import rules
 from intake.routing.icr.comb import FLAT, Comb, split_comb, zone_crop
 from intake.routing.icr.decode import FieldReading, Slot, slots
-from intake.routing.icr.line import Glyph, split_lines
+from intake.routing.icr.line import Glyph, split_lines, split_touching
 from intake.routing.icr.model import CellReader, CellReading, IcrModelError
 from intake.routing.templates import FieldKind, Zone
 from intake.units import px_per_mm
@@ -30,6 +30,10 @@ _SINGLE_LINE = {
 }
 
 
+# Written as digits only (and marks): touching glyphs are cut apart (line.split_touching).
+_DIGITS_ONLY = frozenset({FieldKind.POSTAL, FieldKind.DATE, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.YTUNNUS})
+_TOUCHING = 1.15  # in a field of digits, a glyph wider than this share of the line's height may be digits touching
+_NARROWEST = 0.35  # ... each at least this share of the height wide (a 1 is narrower, but not alone in a cut)
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
 _DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height, and flat (comb.FLAT)
@@ -82,6 +86,35 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = Tru
     return glyphs, found
 
 
+def _apart(glyphs: list[Glyph], reader: CellReader) -> list[Glyph]:
+    """In a field of digits, glyphs wide enough to be digits that touch, cut apart
+    (``line.split_touching``) where the model is surer of every piece than of the whole.
+
+    No digit is much wider than tall: a glyph wider than _TOUCHING times the line's height is
+    tried in two, three or four pieces (each at least _NARROWEST of the height wide), and the
+    cut whose least sure piece is surest wins, if it beats the whole by _JOIN_MARGIN.
+    """
+    heights = [g.image.shape[0] for g in glyphs if g.mark is None]
+    if not heights:
+        return glyphs
+    height = float(np.median(heights))
+    out = []
+    for g in glyphs:
+        width = g.right - g.left
+        most = 0 if g.mark or width <= _TOUCHING * height else min(4, int(width / (_NARROWEST * height)))
+        tries = range(2, most + 1)
+        cuts = [pieces for count in tries if (pieces := split_touching(g, count))]
+        if not cuts:
+            out.append(g)
+            continue
+        read = iter(_slots([g, *(piece for pieces in cuts for piece in pieces)], reader, True))
+        whole = max(next(read).values())
+        sure = [min(max(next(read).values()) for _ in pieces) for pieces in cuts]
+        best = int(np.argmax(sure))
+        out.extend(cuts[best] if sure[best] > whole + _JOIN_MARGIN else [g])
+    return out
+
+
 def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
     """Two neighbours narrow enough together to be one character, with no space or mark between."""
     return not (a.mark or b.mark or b.space_before) and max(a.right, b.right) - min(a.left, b.left) <= 0.9 * height
@@ -124,6 +157,8 @@ def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | No
         glyphs = [Glyph(image, 0, 0, False) for image, box in zip(comb.cells, boxes, strict=True) if box]
         return _by_kind(zone, [(glyphs, [b for b in boxes if b])])
     lines = split_lines(crop, (zone.box[2], zone.box[3]), dpi)
+    if zone.kind in _DIGITS_ONLY:
+        lines = [_apart(line, reader) for line in lines]
     capitals = zone.kind != FieldKind.EMAIL
     return _by_kind(zone, [read_glyphs(line, reader, capitals=capitals) for line in lines])
 

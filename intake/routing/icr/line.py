@@ -288,3 +288,26 @@ def split_lines(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> list
         if glyphs:
             out.append(glyphs)
     return out
+
+
+def split_touching(glyph: Glyph, count: int) -> list[Glyph] | None:
+    """A glyph cut into ``count`` pieces where the ink is thinnest near an even split: digits
+    that touch (a 7's bar run into the 1, two round 0s). None if a piece would be empty."""
+    ink = (glyph.image < 255).sum(axis=0)
+    offset = glyph.left - 2  # the image has two columns of paper each side
+    cuts = [0]
+    for k in range(1, count):
+        at = k * ink.size / count
+        lo, hi = max(cuts[-1] + 1, round(at - 0.3 * ink.size / count)), round(at + 0.3 * ink.size / count)
+        cuts.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else round(at))
+    cuts.append(ink.size)
+    out = []
+    for k, (a, b) in enumerate(itertools.pairwise(cuts)):
+        piece = glyph.image[:, a:b]
+        rows = np.flatnonzero((piece < 255).any(axis=1))
+        if not rows.size:
+            return None
+        image = np.pad(piece[max(0, rows[0] - 2) : rows[-1] + 3], ((0, 0), (2, 2)), constant_values=255)
+        top = glyph.top + max(0, int(rows[0]) - 2)
+        out.append(Glyph(image, offset + a, offset + b, glyph.space_before and k == 0, None, top))
+    return out
