@@ -497,17 +497,21 @@ def test_letters_written_on_the_writing_line_keep_their_feet(corpus: Path, truth
     assert rules.read_text([read_glyphs(line, CellReader()) for line in lines]).value == written
 
 
-def test_digits_that_touch_are_cut_apart(corpus: Path, truth: dict) -> None:
-    """In this scan the 7's bar runs into the 1: one glyph, read as an M. A postal code is
-    digits only, and the model is surer of the two pieces than of the whole."""
-    name, field = "scan_0088.jpg", "postal_code"
+@pytest.mark.parametrize(
+    ("name", "field", "written"),
+    [("scan_0088.jpg", "postal_code", "87100"), ("scan_0069.png", "street", "HÄMEENKATU 40")],
+)
+def test_characters_that_touch_are_cut_apart(corpus: Path, truth: dict, name: str, field: str, written: str) -> None:
+    """In these scans the 7's bar runs into the 1 (read as an M), and the H into the Ä: one
+    glyph each. The model is surer of the pieces than of the whole."""
     document = truth[name]["documents"][0]
     template = next(t for t in load_templates() if t.id == document["form_id"])
     zone = next(z for z in template.zones if z.name == field)
+    assert document["values"][field] == written
     warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
     crop = zone_crop(warped, zone, FIELD_DPI)
-    assert sum(len(line) for line in split_lines(crop, zone.box[2:], FIELD_DPI)) == 4
-    assert read_crop(crop, zone, dpi=FIELD_DPI).value == document["values"][field] == "87100"
+    assert sum(len(line) for line in split_lines(crop, zone.box[2:], FIELD_DPI)) < len(written.replace(" ", ""))
+    assert read_crop(crop, zone, dpi=FIELD_DPI).value == written
 
 
 @pytest.mark.parametrize("name", SCANS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -30,13 +31,26 @@ _SINGLE_LINE = {
 }
 
 
-# Written as digits only (and marks): touching glyphs are cut apart (line.split_touching).
-_DIGITS_ONLY = frozenset({FieldKind.POSTAL, FieldKind.DATE, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.YTUNNUS})
-_TOUCHING = 1.15  # in a field of digits, a glyph wider than this share of the line's height may be digits touching
-_NARROWEST = 0.35  # ... each at least this share of the height wide (a 1 is narrower, but not alone in a cut)
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
 _DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height, and flat (comb.FLAT)
+
+
+@dataclass(frozen=True)
+class _Apart:
+    wider: float  # a glyph wider than this share of the line's height may be characters touching
+    narrowest: float  # each piece of a cut is at least this share of the height wide
+    sure: float  # and every piece is read at least this surely
+
+
+# Touching characters are cut apart (_apart, line.split_touching): in fields of digits only
+# (and marks) ...
+_DIGITS_ONLY = frozenset({FieldKind.POSTAL, FieldKind.DATE, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.YTUNNUS})
+_DIGITS_APART = _Apart(wider=1.15, narrowest=0.35, sure=0.0)  # no digit is much wider than tall
+# ... and in capital letters (names, addresses). M and W are wide, and a wide E cut in two reads
+# as a sure Z and a 5: each piece of a cut must be a letter's width and read surely. Set on
+# the dev corpus and checked on synthetic forms in held-out fonts (tools/icr/evaluate.py).
+_LETTERS_APART = _Apart(wider=1.3, narrowest=0.45, sure=0.8)
 
 
 @cache
@@ -86,13 +100,13 @@ def read_glyphs(glyphs: list[Glyph], reader: CellReader, *, capitals: bool = Tru
     return glyphs, found
 
 
-def _apart(glyphs: list[Glyph], reader: CellReader) -> list[Glyph]:
-    """In a field of digits, glyphs wide enough to be digits that touch, cut apart
-    (``line.split_touching``) where the model is surer of every piece than of the whole.
+def _apart(glyphs: list[Glyph], reader: CellReader, rule: _Apart) -> list[Glyph]:
+    """Glyphs wide enough to be characters that touch, cut apart (``line.split_touching``)
+    where the model is surer of every piece than of the whole.
 
-    No digit is much wider than tall: a glyph wider than _TOUCHING times the line's height is
-    tried in two, three or four pieces (each at least _NARROWEST of the height wide), and the
-    cut whose least sure piece is surest wins, if it beats the whole by _JOIN_MARGIN.
+    A glyph wider than ``rule.wider`` times the line's height is tried in two, three or four
+    pieces (each at least ``rule.narrowest`` of the height wide), and the cut whose least
+    sure piece is surest wins, if it beats the whole by _JOIN_MARGIN and ``rule.sure``.
     """
     heights = [g.image.shape[0] for g in glyphs if g.mark is None]
     if not heights:
@@ -101,9 +115,9 @@ def _apart(glyphs: list[Glyph], reader: CellReader) -> list[Glyph]:
     out = []
     for g in glyphs:
         width = g.right - g.left
-        most = 0 if g.mark or width <= _TOUCHING * height else min(4, int(width / (_NARROWEST * height)))
-        tries = range(2, most + 1)
-        cuts = [pieces for count in tries if (pieces := split_touching(g, count))]
+        most = 0 if g.mark or width <= rule.wider * height else min(4, int(width / (rule.narrowest * height)))
+        narrowest = round(rule.narrowest * height)
+        cuts = [pieces for count in range(2, most + 1) if (pieces := split_touching(g, count, narrowest))]
         if not cuts:
             out.append(g)
             continue
@@ -111,7 +125,7 @@ def _apart(glyphs: list[Glyph], reader: CellReader) -> list[Glyph]:
         whole = max(next(read).values())
         sure = [min(max(next(read).values()) for _ in pieces) for pieces in cuts]
         best = int(np.argmax(sure))
-        out.extend(cuts[best] if sure[best] > whole + _JOIN_MARGIN else [g])
+        out.extend(cuts[best] if sure[best] > max(whole + _JOIN_MARGIN, rule.sure) else [g])
     return out
 
 
@@ -158,7 +172,9 @@ def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | No
         return _by_kind(zone, [(glyphs, [b for b in boxes if b])])
     lines = split_lines(crop, (zone.box[2], zone.box[3]), dpi)
     if zone.kind in _DIGITS_ONLY:
-        lines = [_apart(line, reader) for line in lines]
+        lines = [_apart(line, reader, _DIGITS_APART) for line in lines]
+    elif zone.kind in (FieldKind.TEXT, FieldKind.MULTILINE):
+        lines = [_apart(line, reader, _LETTERS_APART) for line in lines]
     capitals = zone.kind != FieldKind.EMAIL
     return _by_kind(zone, [read_glyphs(line, reader, capitals=capitals) for line in lines])
 

@@ -290,7 +290,7 @@ def split_lines(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> list
     return out
 
 
-def split_touching(glyph: Glyph, count: int) -> list[Glyph] | None:
+def split_touching(glyph: Glyph, count: int, narrowest: int = 0) -> list[Glyph] | None:
     """A glyph cut into ``count`` pieces where the ink is thinnest near an even split: digits
     that touch (a 7's bar run into the 1, two round 0s). None if a piece would be empty."""
     ink = (glyph.image < 255).sum(axis=0)
@@ -305,7 +305,8 @@ def split_touching(glyph: Glyph, count: int) -> list[Glyph] | None:
     for k, (a, b) in enumerate(itertools.pairwise(cuts)):
         piece = glyph.image[:, a:b]
         rows = np.flatnonzero((piece < 255).any(axis=1))
-        if not rows.size:
+        cols = np.flatnonzero((piece < 255).any(axis=0))
+        if not rows.size or cols[-1] - cols[0] + 1 < narrowest:
             return None
         image = np.pad(piece[max(0, rows[0] - 2) : rows[-1] + 3], ((0, 0), (2, 2)), constant_values=255)
         top = glyph.top + max(0, int(rows[0]) - 2)
