@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -316,6 +317,31 @@ def test_a_name_no_reading_supports_does_not_pair() -> None:
     }
     values = prove(readings)
     assert values["municipality"].valid is not True and values["postal_code"].valid is not True
+
+
+def test_the_name_nearest_to_a_cut_reading_pairs_with_a_code_of_that_place() -> None:
+    """TYMÄ5KYLÄ: a letter lost in cutting, no name of nine letters fits, and JYVÄSKYLÄ is the
+    nearest name. 40100, read apart at 0.997, is Jyväskylä's: the pair is proven. The same
+    nearest name beside a code of another place proves nothing."""
+    nearest = FieldReading(
+        "JYVÄSKYLÄ", 0.0, (("JYVÄSKYLÄ", 0.93), ("MYRSKYLÄ", 0.05), ("RÄÄKKYLÄ", 0.02)), "TYMÄ5KYLÄ",
+        "nearest municipality name to what was read",
+    )  # fmt: skip
+    code = FieldReading(
+        "40100", 0.997, (("40100", 0.997), ("40700", 0.002), ("70100", 0.001)), "40100", "not clear",
+        sound=frozenset({"40100", "40700", "70100"}),
+    )  # fmt: skip
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), code),
+        "municipality": (_zone("municipality", FieldKind.TEXT), nearest),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is True and values["municipality"].valid is True
+    assert (values["postal_code"].value, values["municipality"].value) == ("40100", "JYVÄSKYLÄ")
+    elsewhere = replace(code, value="70100", candidates=(("70100", 0.997), ("40100", 0.003)))  # Kuopio's
+    readings["postal_code"] = (_zone("postal_code", FieldKind.POSTAL), elsewhere)
+    values = prove(readings)
+    assert values["postal_code"].valid is not True and values["municipality"].valid is not True
 
 
 def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is() -> None:

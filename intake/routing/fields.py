@@ -212,12 +212,17 @@ def _contender(reading: FieldReading, value: str, *, by_list: bool = False) -> b
     ``by_list``: a municipality's name is chosen among the list's names of the written
     length, so one letter in doubt (TUKKU: the R read as K) does not make the name a guess;
     the name must still come from a plausible reading of the letters (``confidence`` above
-    0: not a nearest name, not the list's pick among readings the writing does not support).
+    0), or be the name nearest to what was read when a letter was cut, merged or lost
+    (TYMÄ5KYLÄ: JYVÄSKYLÄ), never clear on its own. Either way the pair must still hold
+    PAIR_POSTERIOR: the postal code, read apart, names the same municipality.
     """
     share = dict(reading.candidates).get(value, 0.0)
     if share < _CONTENDER:
         return False
-    return value in reading.sound or (by_list and reading.confidence > 0)
+    if value in reading.sound:
+        return True
+    nearest = reading.value == value == reading.candidates[0][0]
+    return by_list and (reading.confidence > 0 or nearest)
 
 
 def _same_place(code: str, name: str) -> bool:
