@@ -289,6 +289,23 @@ def test_an_unclear_postal_code_alone_is_not_proven() -> None:
     assert prove({"postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear)})["postal_code"].valid is None
 
 
+@pytest.mark.parametrize(
+    ("postal", "valid"),
+    [(None, True), (FieldReading(None, 0.0, (), "", "nothing written"), True), (_clear("00100"), None)],
+    ids=["no-postal-field", "postal-empty", "other-place"],
+)
+def test_a_clear_municipality_alone_is_proven_by_the_list(postal: FieldReading | None, valid: bool | None) -> None:
+    readings = {"municipality": (_zone("municipality", FieldKind.TEXT), _clear("MIKKELI"))}
+    if postal is not None:
+        readings["postal_code"] = (_zone("postal_code", FieldKind.POSTAL), postal)
+    assert prove(readings)["municipality"].valid is valid
+
+
+def test_an_unclear_municipality_alone_is_not_proven() -> None:
+    unclear = FieldReading("VAASA", 0.9, (("VAASA", 0.9), ("VAALA", 0.1)), "VAASA", "not clear")
+    assert prove({"municipality": (_zone("municipality", FieldKind.TEXT), unclear)})["municipality"].valid is None
+
+
 def test_a_name_the_list_chose_despite_a_letter_in_doubt_pairs_with_the_code() -> None:
     """TUKKU: the R read as K (0.1 R), but among names of five letters TURKU is the only one; the
     code 20100, read on its own, is Turku's. Two readings agree: both are proven."""

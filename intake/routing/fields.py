@@ -80,14 +80,14 @@ def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValu
 
     - henkilötunnus, Y-tunnus, IBAN: their check character is the rule;
     - postal code and municipality: the postal code's municipality (Posti) is the one written;
-      with no municipality written beside it, a clear postal code that Posti has;
+      with only one of them written, a clear reading of a code Posti has or of a municipality;
     - a birth date: the henkilötunnus on the page carries the same date.
     Anything else that is well read stays None ("not provable"); a reading that fails its
     kind's rules is False. What is not proven keeps its candidates for the advisor; an
     unproven henkilötunnus has no value at all, only candidates (at the desk).
     """
     readings = dict(readings)
-    proven = _places_agree(readings) | _lone_postal_codes(readings) | _birth_dates_agree(readings)
+    proven = _places_agree(readings) | _lone_places(readings) | _birth_dates_agree(readings)
     proven |= {name for name, (zone, r) in readings.items() if r.clear and zone.kind in CHECKED_KINDS}
     result = {}
     for name, (zone, reading) in readings.items():
@@ -159,20 +159,27 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
     return agreed
 
 
-def _lone_postal_codes(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
-    """Clear postal codes with no municipality written beside them: the code's existence is the rule.
+def _lone_places(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
+    """A clear postal code with no municipality written beside it, or a clear municipality with
+    no postal code: the list is the rule (Posti's codes; Finland's municipalities).
 
-    A clear reading already holds ACCEPT_POSTERIOR among the codes Posti has (3 % of all
-    five-digit strings, about the share a check character lets through). Where a
-    municipality is written, it must agree instead (``_places_agree``): a name that cannot
-    be read, or names another place, leaves the code to a person.
+    A clear reading already holds ACCEPT_POSTERIOR among what the list has: 3 % of all
+    five-digit strings are postal codes, about the share a check character lets through, and
+    far fewer strings of letters are municipalities. Where both are written, they must agree
+    instead (``_places_agree``): a half that cannot be read, or names another place, leaves
+    the other to a person.
     """
     lone = set()
-    for name, (zone, postal) in readings.items():
-        if zone.kind != FieldKind.POSTAL or not (postal.clear and postal.value):
+    for name, (zone, reading) in readings.items():
+        if not (reading.clear and reading.value):
             continue
-        pair = readings.get(f"{name.removesuffix('postal_code')}municipality")
-        if pair is None or not pair[1].raw:
+        if zone.kind == FieldKind.POSTAL:
+            other = readings.get(f"{name.removesuffix('postal_code')}municipality")
+        elif is_municipality(zone):
+            other = readings.get(f"{name.removesuffix('municipality')}postal_code")
+        else:
+            continue
+        if other is None or not other[1].raw:
             lone.add(name)
     return lone
 
