@@ -17,7 +17,7 @@ from intake.routing import align as registration
 from intake.routing.fields import prove, read_fields
 from intake.routing.icr import CellReader, FieldReading, read_crop, read_glyphs, rules, split_lines, zone_crop
 from intake.routing.icr.comb import MARGIN_MM
-from intake.routing.icr.line import Glyph, _group, written_ink
+from intake.routing.icr.line import Glyph, _group, split_line, written_ink
 from intake.routing.recognise import FIELD_DPI
 from intake.routing.templates import FieldKind, Zone, load_templates
 from intake.routing.validators import validate
@@ -500,6 +500,18 @@ def test_the_dot_of_an_i_beside_its_letter_is_no_full_stop() -> None:
         (80, 20, 100, 50, 400),  # f
     ]
     assert _group(parts) == [[0], [1, 2], [3], [4], [5]]
+
+
+def test_a_hand_that_writes_close_gets_its_spaces_from_its_own_gaps() -> None:
+    """Letters 3 px apart and one gap of a third of their height: narrower than a space of a
+    roomy hand (0.42 of the height), but seven times this hand's own gap."""
+    mask = np.zeros((100, 600), bool)
+    x = 10
+    for k in range(8):
+        mask[20:80, x : x + 35] = True
+        x += 35 + (24 if k == 3 else 3)
+    glyphs = split_line(np.where(mask, 0, 255).astype(np.uint8), mask)
+    assert [g.space_before for g in glyphs] == [False] * 4 + [True] + [False] * 3
 
 
 def test_a_letter_sitting_on_a_thick_rule_gets_no_bar_of_it() -> None:

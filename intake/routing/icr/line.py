@@ -27,6 +27,8 @@ _HIGH = 0.75  # a dot whose middle is higher than this share of the letter heigh
 _DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
 _SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
 _SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
+_SPACE_TIGHT = 0.3  # a hand that writes its letters close: a gap this wide (of the height) ...
+_SPACE_TIGHT_GAPS = 3.0  # ... and this many times its usual gap is a space too
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,8 @@ def split_line(grey: np.ndarray, mask: np.ndarray) -> list[Glyph]:
     glyphs = []
     for k, (x0, y0, x1, y1) in enumerate(boxes):
         gap = gaps[k - 1] if k else 0
-        space = k > 0 and gap > _SPACE * height and gap > _SPACE_GAPS * max(usual, 1.0)
+        wide = gap > _SPACE * height and gap > _SPACE_GAPS * max(usual, 1.0)
+        space = k > 0 and (wide or (gap > _SPACE_TIGHT * height and gap > _SPACE_TIGHT_GAPS * max(usual, 1.0)))
         own = np.zeros_like(mask)
         for i in groups[k]:
             a, t, b, bt, _ = parts[i]
