@@ -504,7 +504,7 @@ def test_the_dot_of_an_i_beside_its_letter_is_no_full_stop() -> None:
 
 def test_a_hand_that_writes_close_gets_its_spaces_from_its_own_gaps() -> None:
     """Letters 3 px apart and one gap of a third of their height: narrower than a space of a
-    roomy hand (0.42 of the height), but seven times this hand's own gap."""
+    roomy hand (0.42 of the height), but many times this hand's own gap."""
     mask = np.zeros((100, 600), bool)
     x = 10
     for k in range(8):
