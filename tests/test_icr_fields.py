@@ -434,6 +434,16 @@ def _page(corpus: Path, name: str, number: int, form_id: str, template_page: int
     return registration.warp_to_template(page.ocr_image, page.dpi, alignment, FIELD_DPI)
 
 
+def _written(corpus: Path, truth: dict, name: str, field: str, written: str) -> tuple[Zone, np.ndarray]:
+    """A field of a real scan, checked to hold ``written``: its zone and its crop."""
+    document = truth[name]["documents"][0]
+    template = next(t for t in load_templates() if t.id == document["form_id"])
+    zone = next(z for z in template.zones if z.name == field)
+    assert document["values"][field] == written
+    warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
+    return zone, zone_crop(warped, zone, FIELD_DPI)
+
+
 def test_lines_cut_into_as_many_characters_as_were_written(corpus: Path, truth: dict) -> None:
     """Over four hands' scans, most single-line fields come out with the right number of characters."""
     right = total = 0
@@ -461,12 +471,8 @@ def test_a_letter_in_strokes_that_do_not_touch_is_read_as_one(corpus: Path, trut
 
     Real scans with the shipped model: a new model may read these pieces differently; the corpus
     figures (tools/icr/evaluate.py) are what the rule is judged by."""
-    document = truth[name]["documents"][0]
-    template = next(t for t in load_templates() if t.id == document["form_id"])
-    zone = next(z for z in template.zones if z.name == field)
-    assert document["values"][field] == written
-    warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
-    lines = split_lines(zone_crop(warped, zone, FIELD_DPI), zone.box[2:], FIELD_DPI)
+    zone, crop = _written(corpus, truth, name, field, written)
+    lines = split_lines(crop, zone.box[2:], FIELD_DPI)
     assert sum(len(line) for line in lines) > len(written)  # cut into more pieces than letters
     assert rules.read_text([read_glyphs(line, CellReader()) for line in lines]).value == written
 
@@ -542,12 +548,8 @@ def test_letters_written_on_the_writing_line_keep_their_feet(corpus: Path, truth
                                                              written: str) -> None:  # fmt: skip
     """This hand's N meets its strokes on the dashed writing line: taking the line out must
     not cut the N into a \\ and an I."""
-    document = truth[name]["documents"][0]
-    template = next(t for t in load_templates() if t.id == document["form_id"])
-    zone = next(z for z in template.zones if z.name == field)
-    assert document["values"][field] == written
-    warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
-    lines = split_lines(zone_crop(warped, zone, FIELD_DPI), zone.box[2:], FIELD_DPI)
+    zone, crop = _written(corpus, truth, name, field, written)
+    lines = split_lines(crop, zone.box[2:], FIELD_DPI)
     assert [len(line) for line in lines] == [len(written)]
     assert rules.read_text([read_glyphs(line, CellReader()) for line in lines]).value == written
 
@@ -559,12 +561,7 @@ def test_letters_written_on_the_writing_line_keep_their_feet(corpus: Path, truth
 def test_characters_that_touch_are_cut_apart(corpus: Path, truth: dict, name: str, field: str, written: str) -> None:
     """In these scans the 7's bar runs into the 1 (read as an M), and the H into the Ä: one
     glyph each. The model is surer of the pieces than of the whole."""
-    document = truth[name]["documents"][0]
-    template = next(t for t in load_templates() if t.id == document["form_id"])
-    zone = next(z for z in template.zones if z.name == field)
-    assert document["values"][field] == written
-    warped = _page(corpus, name, document["pages"][0], template.id, zone.page)
-    crop = zone_crop(warped, zone, FIELD_DPI)
+    zone, crop = _written(corpus, truth, name, field, written)
     assert sum(len(line) for line in split_lines(crop, zone.box[2:], FIELD_DPI)) < len(written.replace(" ", ""))
     assert read_crop(crop, zone, dpi=FIELD_DPI).value == written
 

@@ -123,8 +123,7 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
     stroke = np.maximum(rest, np.minimum(ink, edge))
     through = np.minimum(_reach(stroke, line_px, 0, 1), _reach(stroke, line_px, 0, -1))
     through = np.maximum(through, _reach(through, edge, 0, 1))  # and on below the line
-    crossed_flat = np.minimum(_reach(rest, flat_band, 0, 1), _reach(rest, flat_band, 0, -1))
-    met = np.maximum(np.maximum(crossed_flat, sits), through)
+    met = np.maximum(sits, through)
     side_band = np.minimum(side, 1 - flat)
     crossed = np.minimum(_reach(rest, side_band, 1, 1), _reach(rest, side_band, 1, -1))
     return np.maximum(rest, np.minimum(ink, np.maximum(met, crossed)))
