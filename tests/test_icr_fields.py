@@ -533,6 +533,22 @@ def test_a_letter_sitting_on_a_thick_rule_gets_no_bar_of_it() -> None:
     assert _pieces(ink) == 1
 
 
+def test_a_comma_written_below_the_box_is_kept_in_a_number() -> None:
+    """Digits written across the bottom rule, and the comma between them wholly below it: kept
+    where dots and commas matter (an amount, a date), left out elsewhere."""
+
+    def written_low(image: np.ndarray, left: int, rule: int) -> None:
+        for k in (0, 1, 3, 4):  # four upright digits, from above the rule to 22 px below it
+            cv2.rectangle(image, (left + 40 * k, rule - 50), (left + 40 * k + 20, rule + 22), 0, -1)
+        cv2.ellipse(image, (left + 110, rule + 18), (3, 5), 0, 0, 360, 0, -1)  # the comma
+
+    image, ink = _box_with_writing(written_low)
+    with_marks = written_ink(image, (60, 12), FIELD_DPI, separators=True)
+    assert _pieces(ink) == 4 and _pieces(with_marks) == 5
+    comma = (slice(None), slice(30 + 60 + 105, 30 + 60 + 116))  # the box starts 30 px in, writing 60 px further
+    assert with_marks[comma].any() and not ink[comma].any()
+
+
 def test_a_stroke_through_the_line_is_kept_whole() -> None:
     def comma(image: np.ndarray, left: int, rule: int) -> None:  # a comma from above the rule to below it
         cv2.line(image, (left + 10, rule - 15), (left, rule + 25), 0, 5)

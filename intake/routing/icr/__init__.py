@@ -170,7 +170,9 @@ def read_crop(crop: np.ndarray, zone: Zone, *, dpi: int, reader: CellReader | No
             return rules.read_hetu(boxes)
         glyphs = [Glyph(image, 0, 0, False) for image, box in zip(comb.cells, boxes, strict=True) if box]
         return _by_kind(zone, [(glyphs, [b for b in boxes if b])])
-    lines = split_lines(crop, (zone.box[2], zone.box[3]), dpi)
+    lines = split_lines(
+        crop, (zone.box[2], zone.box[3]), dpi, separators=zone.kind in (FieldKind.DATE, FieldKind.AMOUNT)
+    )
     if zone.kind in _DIGITS_ONLY:
         lines = [_apart(line, reader, _DIGITS_APART) for line in lines]
     elif zone.kind in (FieldKind.TEXT, FieldKind.MULTILINE):

@@ -129,8 +129,13 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
     return np.maximum(rest, np.minimum(ink, np.maximum(met, crossed)))
 
 
-def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.ndarray:
-    """A mask of the hand-written ink in a zone crop (``zone_crop``: MARGIN_MM around the box, BELOW_MM below)."""
+def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, separators: bool = False) -> np.ndarray:
+    """A mask of the hand-written ink in a zone crop (``zone_crop``: MARGIN_MM around the box, BELOW_MM below).
+
+    ``separators``: a field of numbers whose dots and commas matter (a date, an amount). A hand
+    that writes across the box's bottom rule puts them below it, wholly outside the box: a
+    small piece between two of the written characters, down at their baseline, is kept too.
+    """
     scale = px_per_mm(dpi)
     m = round(MARGIN_MM * scale)
     box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))
@@ -145,7 +150,22 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> np.n
     for i in range(1, count):
         if inside[i] and not keep[i] and _diacritic(stats[i], [stats[j] for j in low], scale):
             keep[i] = True
+    if separators and low:
+        for i in range(1, count):
+            if not keep[i] and box[0] <= stats[i][0] + stats[i][2] / 2 <= box[2]:
+                keep[i] = _at_baseline(stats[i], [stats[j] for j in low])
     return keep[labels]
+
+
+def _at_baseline(part: np.ndarray, letters: list[np.ndarray]) -> bool:
+    """A small piece between two written characters, down at their baseline: a dot or a comma."""
+    tall = [s for s in letters if s[3] >= 0.5 * max(t[3] for t in letters)]
+    height = float(np.median([s[3] for s in tall]))
+    base = float(np.median([s[1] + s[3] for s in tall]))
+    x, y, w, h, _ = part
+    middle = x + w / 2
+    between = any(s[0] + s[2] <= middle for s in tall) and any(s[0] >= middle for s in tall)
+    return between and max(w, h) <= _MARK * height and base - 0.4 * height <= y + h / 2 <= base + 0.3 * height
 
 
 def _diacritic(part: np.ndarray, letters: list[np.ndarray], scale: float) -> bool:
@@ -264,9 +284,11 @@ def split_line(grey: np.ndarray, mask: np.ndarray) -> list[Glyph]:
     return glyphs
 
 
-def split_lines(crop: np.ndarray, box_mm: tuple[float, float], dpi: int) -> list[list[Glyph]]:
-    """Every line of writing in a zone crop, top to bottom, each cut into glyphs."""
-    mask = written_ink(crop, box_mm, dpi)
+def split_lines(
+    crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, separators: bool = False
+) -> list[list[Glyph]]:
+    """Every line of writing in a zone crop, top to bottom, each cut into glyphs (``separators``: see written_ink)."""
+    mask = written_ink(crop, box_mm, dpi, separators=separators)
     rows = mask.sum(axis=1)
     if not rows.any():
         return []
