@@ -9,6 +9,7 @@ small marks (. , -) are told apart by their size and height on the line, not by 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -151,21 +152,26 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, sepa
         if inside[i] and not keep[i] and _diacritic(stats[i], [stats[j] for j in low], scale):
             keep[i] = True
     if separators and low:
+        at_baseline = _at_baseline([stats[j] for j in low])
         for i in range(1, count):
             if not keep[i] and box[0] <= stats[i][0] + stats[i][2] / 2 <= box[2]:
-                keep[i] = _at_baseline(stats[i], [stats[j] for j in low])
+                keep[i] = at_baseline(stats[i])
     return keep[labels]
 
 
-def _at_baseline(part: np.ndarray, letters: list[np.ndarray]) -> bool:
-    """A small piece between two written characters, down at their baseline: a dot or a comma."""
+def _at_baseline(letters: list[np.ndarray]) -> Callable[[np.ndarray], bool]:
+    """A test for a small piece between two of the written ``letters``, down at their baseline: a dot or a comma."""
     tall = [s for s in letters if s[3] >= 0.5 * max(t[3] for t in letters)]
     height = float(np.median([s[3] for s in tall]))
     base = float(np.median([s[1] + s[3] for s in tall]))
-    x, y, w, h, _ = part
-    middle = x + w / 2
-    between = any(s[0] + s[2] <= middle for s in tall) and any(s[0] >= middle for s in tall)
-    return between and max(w, h) <= _MARK * height and base - 0.4 * height <= y + h / 2 <= base + 0.3 * height
+
+    def test(part: np.ndarray) -> bool:
+        x, y, w, h, _ = part
+        middle = x + w / 2
+        between = any(s[0] + s[2] <= middle for s in tall) and any(s[0] >= middle for s in tall)
+        return between and max(w, h) <= _MARK * height and base - 0.4 * height <= y + h / 2 <= base + 0.3 * height
+
+    return test
 
 
 def _diacritic(part: np.ndarray, letters: list[np.ndarray], scale: float) -> bool:
@@ -316,7 +322,8 @@ def split_lines(
 
 def split_touching(glyph: Glyph, count: int, narrowest: int = 0) -> list[Glyph] | None:
     """A glyph cut into ``count`` pieces where the ink is thinnest near an even split: digits
-    that touch (a 7's bar run into the 1, two round 0s). None if a piece would be empty."""
+    that touch (a 7's bar run into the 1, two round 0s). None if a piece would be empty or its
+    ink narrower than ``narrowest`` pixels."""
     ink = (glyph.image < 255).sum(axis=0)
     offset = glyph.left - 2  # the image has two columns of paper each side
     cuts = [0]
