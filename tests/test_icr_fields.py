@@ -549,6 +549,37 @@ def test_a_comma_written_below_the_box_is_kept_in_a_number() -> None:
     assert with_marks[comma].any() and not ink[comma].any()
 
 
+def test_the_printed_label_is_no_ring_or_dots_of_the_letter_under_it() -> None:
+    """A label printed in the box's top-left corner, and a letter written right under its last
+    letters: those are the label's, not the letter's ring or dots (the S of SALMINEN with "el"
+    over it read as 5)."""
+
+    def under_the_label(image: np.ndarray, left: int, rule: int) -> None:
+        box = left - 60  # the box's top-left corner, 30 px in
+        cv2.putText(image, "Label", (box + 8, box + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 60, 1)
+        cv2.line(image, (box + 28, box + 31), (box + 58, box + 31), 0, 6)  # a T right under "bel"
+        cv2.line(image, (box + 43, box + 31), (box + 43, rule - 10), 0, 6)
+
+    image, ink = _box_with_writing(under_the_label)
+    label = (slice(30, 30 + 24), slice(30 + 8, 30 + 60))  # the box starts 30 px in, the label 8 px further
+    assert (image[label] < 128).sum() > 50
+    assert not ink[label].any()
+    assert _pieces(ink) == 1
+
+
+def test_the_dots_of_an_a_written_high_are_no_label() -> None:
+    """Two dots over a written A near the box's left side, where the label could be: kept."""
+
+    def a_with_dots(image: np.ndarray, left: int, rule: int) -> None:
+        cv2.line(image, (left - 40, rule - 10), (left - 15, rule - 80), 0, 6)
+        cv2.line(image, (left - 15, rule - 80), (left + 10, rule - 10), 0, 6)
+        for x in (left - 30, left):
+            cv2.circle(image, (x, rule - 105), 5, 0, -1)
+
+    _image, ink = _box_with_writing(a_with_dots)
+    assert _pieces(ink) == 3
+
+
 def test_a_stroke_through_the_line_is_kept_whole() -> None:
     def comma(image: np.ndarray, left: int, rule: int) -> None:  # a comma from above the rule to below it
         cv2.line(image, (left + 10, rule - 15), (left, rule + 25), 0, 5)

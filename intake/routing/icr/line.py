@@ -22,6 +22,9 @@ _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
 _LINE_ROW = 0.3  # a row of a printed line's band inked across more than this share of it is the line's own
 _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
 _LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
+_LABEL_START_MM = 4.0  # the label begins this close to the box's left side ...
+_LABEL_GAP_MM = 0.6  # ... its letters follow one another closer than this ...
+_LABEL_LETTERS = 3  # ... and it has at least this many pieces
 _DUST = 0.05  # a component smaller than this share of the median glyph's area is dust
 _MARK = 0.45  # a glyph lower than this share of the line's letter height, or starting as low, is a mark (. , -)
 _HIGH = 0.75  # a dot whose middle is higher than this share of the letter height is an i's or j's
@@ -148,8 +151,9 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, sepa
     low = [i for i in range(1, count) if inside[i] and stats[i][1] + stats[i][3] > label_line]
     keep = np.zeros(count, bool)
     keep[low] = True
+    label = _label_row(stats, [i for i in range(1, count) if inside[i] and not keep[i]], box, scale)
     for i in range(1, count):
-        if inside[i] and not keep[i] and _diacritic(stats[i], [stats[j] for j in low], scale):
+        if inside[i] and not keep[i] and i not in label and _diacritic(stats[i], [stats[j] for j in low], scale):
             keep[i] = True
     if separators and low:
         at_baseline = _at_baseline([stats[j] for j in low])
@@ -157,6 +161,31 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, sepa
             if not keep[i] and box[0] <= stats[i][0] + stats[i][2] / 2 <= box[2]:
                 keep[i] = at_baseline(stats[i])
     return keep[labels]
+
+
+def _label_row(stats: np.ndarray, high: list[int], box: tuple[int, int, int, int], scale: float) -> set[int]:
+    """The printed label's letters among the pieces ``high`` above the written letters.
+
+    A box's label is printed in or over its top-left corner: a row of at least three pieces
+    that begins near the box's left side, letter close after letter, on one line. A written
+    letter that starts right under it must not take the label's last letters for its dots or
+    ring (the S of SALMINEN with "el" over it read as 5). A written Ä's two dots are no label.
+    """
+    row: list[int] = []
+    right = top = bottom = 0
+    for i in sorted(high, key=lambda i: stats[i][0]):
+        x, y, w, h, _ = stats[i]
+        if not row:
+            if x > box[0] + _LABEL_START_MM * scale:
+                break
+            row, right, top, bottom = [i], x + w, y, y + h
+            continue
+        if x > right + _LABEL_GAP_MM * scale:
+            break
+        if top - 0.3 * scale <= y + h / 2 <= bottom + 0.3 * scale:
+            row.append(i)
+            right, top, bottom = max(right, x + w), min(top, y), max(bottom, y + h)
+    return set(row) if len(row) >= _LABEL_LETTERS else set()
 
 
 def _at_baseline(letters: list[np.ndarray]) -> Callable[[np.ndarray], bool]:
