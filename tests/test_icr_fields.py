@@ -154,7 +154,11 @@ def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(wri
 @pytest.mark.parametrize(
     ("written", "value"),
     [("JÄ RVINEN", "JÄRVINEN"), ("M ÄKELÄ LIISA", "MÄKELÄ LIISA"), ("ASEMATIE 10", "ASEMATIE 10"),
-     ("JÄRVINEN VILLE", "JÄRVINEN VILLE")],
+     ("JÄRVINEN VILLE", "JÄRVINEN VILLE"),
+     ("ASIA N", "ASIAN"), ("ANNE LI", "ANNELI"),  # a short piece after a word of its own
+     ("HÄMEENKA T U 45", "HÄMEENKATU 45"), ("PYYDÄN KÄ SIT TELYÄ", "PYYDÄN KÄSITTELYÄ"),  # three pieces
+     ("TODISTUS A LUSSA", "TODISTUS ALUSSA"),  # the loose A goes with its neighbour that makes a word
+     ("ASIAN KUUN", "ASIAN KUUN"), ("ASEMATIE 17 A 15", "ASEMATIE 17 A 15")],  # words, a house number
 )  # fmt: skip
 def test_a_gap_inside_a_word_is_not_a_space(written: str, value: str) -> None:
     assert rules.read_text([(_glyphs(written), _slots(written))]).value == value

@@ -62,6 +62,8 @@ _COMMA_HEIGHT = 0.6  # in an amount, a glyph lower than this share of the digits
 _COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_LETTERS = LETTERS[:26]
+_JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces ...
+_LOOSE = 3  # ... of which one is no word: the first, or a piece of at most this many letters
 _ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
 # Top-level domains people here write; another one is read as written.
 _COMMON_TLDS = frozenset(
@@ -392,8 +394,8 @@ def _known_word(slots: Sequence[Slot], best: tuple[float, str], against: float) 
 def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
     """Free text in block capitals: each word's best reading, spaces where the writer left them.
 
-    A wide gap inside a word (some hands space their letters) splits it: a piece that is no
-    word of its own and makes a known word with the next piece is read as that word.
+    A wide gap inside a word (some hands space their letters) splits it: two or three pieces,
+    one of which is no word of its own, that make a known word together are read as that word.
     """
     runs: list[list[Slot]] = []
     confidence = 1.0
@@ -410,15 +412,20 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
                 runs.append(run)
     words = [_word(run) for run in runs]
     known = lexicon().known
-    k = 0
-    while k < len(words) - 1:
-        if not known(words[k]):  # a known word (ASEMATIE) is complete: 10 stays 10
-            joined = _word(runs[k] + runs[k + 1])
-            if known(joined):
-                runs[k : k + 2] = [runs[k] + runs[k + 1]]
-                words[k : k + 2] = [joined]
-                continue
-        k += 1
+    for span in range(2, _JOIN + 1):  # pairs first: TODIS TUS joins before VOIMASSA TODIS TUS could
+        k = 0
+        while k + span <= len(words):
+            pieces = words[k : k + span]
+            # A piece that is no word: the first (KOSKINE N), or a short one of letters after it
+            # (ASIA N); a house number after a street is no piece of it.
+            loose = [not known(w) and (i == 0 or (len(w) <= _LOOSE and w.isalpha())) for i, w in enumerate(pieces)]
+            number = any(len(w) > 1 and w.isdigit() for w in pieces[1:])  # 17 in ASEMATIE 17 A
+            joined = _word([slot for run in runs[k : k + span] for slot in run]) if any(loose) and not number else ""
+            if joined and known(joined):
+                runs[k : k + span] = [[slot for run in runs[k : k + span] for slot in run]]
+                words[k : k + span] = [joined]
+            else:
+                k += 1
     value = " ".join(words)
     return FieldReading(value or None, confidence, (), value, "free text: no rule to check it against")
 
