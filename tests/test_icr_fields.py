@@ -124,6 +124,12 @@ def test_address_names_are_chosen_as_words_among_what_was_read() -> None:
     assert reading.value.startswith("vllle.")
 
 
+def test_a_dot_written_with_a_tail_in_an_address_is_its_dot() -> None:
+    """No e-mail address has a comma: the mark between the names is the dot."""
+    reading = rules.read_email(_glyphs("TAPIO,NIEMINEN@ESIMERKKI.FI"), _slots("TAPIO,NIEMINEN@ESIMERKKI.FI"))
+    assert reading.value == "tapio.nieminen@esimerkki.fi"
+
+
 def test_a_tall_decimal_comma_read_as_a_digit_is_still_the_comma() -> None:
     """1234,56 where the comma came out as a small low glyph the model calls 1; a stray dot inside is a speck."""
     digit, comma = np.full((40, 20), 255, np.uint8), np.full((16, 6), 255, np.uint8)

@@ -61,6 +61,7 @@ _WORD_OVER_DIGITS = 4  # a known word this long beats a likelier all-digit readi
 _COMMA_HEIGHT = 0.6  # in an amount, a glyph lower than this share of the digits, sitting low, may be a comma
 _COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
+_EMAIL_MARK = {",": "."}
 _EMAIL_LETTERS = LETTERS[:26]
 _JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces ...
 _LOOSE = 3  # ... of which one is no word: the first, or a piece of at most this many letters
@@ -277,9 +278,12 @@ def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
 def read_email(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     """An e-mail address: one @, a domain with a dot; lower case."""
     allowed = [_MARKS if g.mark else _EMAIL_CHARS for g in glyphs]
-    # Addresses are names: a written O, I or S is far likelier a letter than 0, 1 or 5.
+    # Addresses are names: a written O, I or S is far likelier a letter than 0, 1 or 5. No
+    # address has a comma: a dot written with a tail is its dot.
     marked = [
-        {g.mark: 1.0} if g.mark else {c: p * (_EMAIL_DIGIT_PRIOR if c in DIGITS else 1.0) for c, p in s.items()}
+        {_EMAIL_MARK.get(g.mark, g.mark): 1.0}
+        if g.mark
+        else {c: p * (_EMAIL_DIGIT_PRIOR if c in DIGITS else 1.0) for c, p in s.items()}
         for g, s in zip(glyphs, slots, strict=True)
     ]
     reading = decode(marked, allowed, lambda text: bool(_EMAIL.match(text)), show=str.lower)
