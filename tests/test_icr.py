@@ -210,6 +210,17 @@ def test_a_slanting_stroke_across_a_rule_is_kept_through_it() -> None:
     assert not ink[21:24, 40:].any()
 
 
+def test_an_upright_stroke_across_a_rule_keeps_only_its_own_width() -> None:
+    """A 1 written down through the bottom rule keeps the rule under itself and no more: the
+    rule's width either side of it made a cross (a 1 read as +, I or t)."""
+    ink = np.zeros((40, 60), bool)
+    ink[20:25, :] = True  # the printed rule, 5 px
+    ink[5:38, 28:32] = True  # the 1, straight down through it
+    _erase_rule(ink, 20, 25)
+    assert cv2.connectedComponents(ink.astype(np.uint8))[0] - 1 == 1
+    assert np.flatnonzero(ink[20:25].any(axis=0)).tolist() == [28, 29, 30, 31]
+
+
 def test_touching_neighbours_are_cut_at_the_separator() -> None:
     """A 7 whose bar runs into the next box's 0 is one stroke with it: each box keeps its own half."""
     scale = FIELD_DPI / 25.4

@@ -143,8 +143,10 @@ def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
     below = np.asarray(ink[b : b + 2].any(axis=0) if b < ink.shape[0] else np.zeros(ink.shape[1], bool))
     # A stroke that only sits on the rule (an 0 on the bottom line) keeps none of it: the
     # rule's piece under it would read as a tail (0 → Q). One that crosses it slanting comes
-    # out of it up to the rule's width to the side of where it went in (the loop of an 8).
-    ink[a:b, ~(_widen(above, b - a) & _widen(below, b - a))] = False
+    # out of it up to the rule's width to the side of where it went in (the loop of an 8),
+    # and keeps the rule between the two; an upright one keeps only its own width (a 1 with
+    # the rule's width either side of it is a +). Twice the width bridges a narrow 0 into an @.
+    ink[a:b, ~_through(above, below, b - a)] = False
 
 
 def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
@@ -152,14 +154,24 @@ def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
     a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
     left = np.asarray(ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool))
     right = np.asarray(ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool))
-    ink[~(_widen(left, b - a) & _widen(right, b - a)), a:b] = False
+    ink[~_through(left, right, b - a), a:b] = False
 
 
-def _widen(marks: np.ndarray, by: int) -> np.ndarray:
-    """``marks`` (a row of flags) with each set flag spread ``by`` places either way."""
-    if by <= 0 or not marks.any():
-        return marks
-    return cv2.dilate(marks.astype(np.uint8)[None, :], np.ones((1, 2 * by + 1), np.uint8))[0].astype(bool)
+def _through(entry: np.ndarray, exit_: np.ndarray, by: int) -> np.ndarray:
+    """Places between where a stroke meets a rule on one side (``entry``) and leaves it on the
+    other (``exit_``), at most ``by`` apart: the stroke's path through the rule."""
+    return (_spread(entry, by, 1) & _spread(exit_, by, -1)) | (_spread(entry, by, -1) & _spread(exit_, by, 1))
+
+
+def _spread(marks: np.ndarray, by: int, step: int) -> np.ndarray:
+    """``marks`` (a row of flags) with each set flag spread ``by`` places onward (``step`` 1) or back (-1)."""
+    out = marks.copy()
+    for k in range(1, max(0, by) + 1):
+        if step > 0:
+            out[k:] |= marks[:-k]
+        else:
+            out[:-k] |= marks[k:]
+    return out
 
 
 def _cell(
