@@ -518,6 +518,18 @@ def test_the_dot_of_an_i_beside_its_letter_is_no_full_stop() -> None:
     assert _group(parts) == [[0], [1, 2], [3], [4], [5]]
 
 
+def test_a_thick_pens_dot_over_a_small_i_goes_with_it() -> None:
+    """A dot a third of the capitals' height, high over a small i and a little to its left (as
+    this corpus hand writes esimerkki in capitals with small i's): the i's, not a full stop."""
+    parts = [
+        (0, 6, 40, 55, 750),  # L
+        (47, 0, 62, 15, 150),  # the dot, 15 px: 0.31 of the height
+        (59, 20, 76, 55, 400),  # the i, lower than the capitals
+        (80, 6, 110, 55, 900),  # S
+    ]
+    assert _group(parts) == [[0], [2, 1], [3]]
+
+
 def test_a_hand_that_writes_close_gets_its_spaces_from_its_own_gaps() -> None:
     """Letters 3 px apart and one gap of a third of their height: narrower than a space of a
     roomy hand (0.42 of the height), but many times this hand's own gap."""

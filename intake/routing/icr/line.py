@@ -29,6 +29,7 @@ _DUST = 0.05  # a component smaller than this share of the median glyph's area i
 _MARK = 0.45  # a glyph lower than this share of the line's letter height, or starting as low, is a mark (. , -)
 _HIGH = 0.75  # a dot whose middle is higher than this share of the letter height is an i's or j's
 _DOT = 0.3  # a full stop is no bigger than this share of the letter height either way
+_HIGH_DOT = 0.4  # an i's dot up there may be bigger: a thick pen's dot over a small i
 _SPACE = 0.42  # a gap wider than this share of the letter height is a space ...
 _SPACE_GAPS = 1.9  # ... and wider than this many times the usual gap between letters
 _SPACE_TIGHT = 0.3  # a hand that writes its letters close: a gap this wide (of the height) ...
@@ -241,10 +242,12 @@ def _group(parts: list[tuple[int, int, int, int, int]]) -> list[list[int]]:
     height = float(np.percentile([p[3] - p[1] for p in parts], 75))
     base = float(np.median([p[3] for p in parts if p[3] - p[1] > _MARK * height]))
 
-    def dot(part: tuple[int, int, int, int, int]) -> bool:
-        return max(part[3] - part[1], part[2] - part[0]) <= _DOT * height
+    def dot(part: tuple[int, int, int, int, int], size: float = _DOT) -> bool:
+        return max(part[3] - part[1], part[2] - part[0]) <= size * height
 
-    high = {i for i, part in enumerate(parts) if dot(part) and (part[1] + part[3]) / 2 < base - _HIGH * height}
+    high = {
+        i for i, part in enumerate(parts) if dot(part, _HIGH_DOT) and (part[1] + part[3]) / 2 < base - _HIGH * height
+    }
     groups: list[list[int]] = []
     spans: list[tuple[int, int]] = []
     loose = False
