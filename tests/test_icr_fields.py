@@ -124,6 +124,21 @@ def test_address_names_are_chosen_as_words_among_what_was_read() -> None:
     assert reading.value.startswith("vllle.")
 
 
+def test_a_round_o_before_a_sure_letter_is_a_word_not_a_number() -> None:
+    """ON with its O drawn round: the model says 0 and N, and barely offers a 2 for the N."""
+    written = "OSOITE ON VOIMASSA"
+    round_o = {6: {"0": 0.999, "Ö": 1e-4, "O": 7.5e-5}, 7: {"N": 0.998, "2": 3e-4, "R": 2e-4}}
+    assert rules.read_text([(_glyphs(written), _slots(written, confusions=round_o))]).value == written
+
+
+def test_a_house_number_and_its_staircase_are_no_word() -> None:
+    """KAUPPAKATU 11 A 15: read as letters, 11 A could be the name IRA, but a number and a lone
+    letter after it are a house number and its staircase."""
+    written = "KAUPPAKATU 11 A 15"
+    ones = {10: {"1": 0.89, "2": 0.07, "I": 0.011, "R": 0.001}, 11: {"1": 0.966, "I": 0.013, "2": 0.012, "R": 0.005}}
+    assert rules.read_text([(_glyphs(written), _slots(written, confusions=ones))]).value == written
+
+
 def test_a_dot_written_with_a_tail_in_an_address_is_its_dot() -> None:
     """No e-mail address has a comma: the mark between the names is the dot."""
     reading = rules.read_email(_glyphs("TAPIO,NIEMINEN@ESIMERKKI.FI"), _slots("TAPIO,NIEMINEN@ESIMERKKI.FI"))

@@ -63,6 +63,7 @@ _COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_MARK = {",": "."}
 _EMAIL_LETTERS = LETTERS[:26]
+_LETTERS_OVER_DIGITS = math.log(100)  # letters (0 as O) this much likelier than digits: a word
 _JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces ...
 _LOOSE = 3  # ... of which one is no word: the first, or a piece of at most this many letters
 _ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
@@ -376,7 +377,10 @@ def _word(slots: Sequence[Slot]) -> str:
     as_letters = best([fold(s, LETTERS, _WORD_SAME_DRAWING) for s in slots], LETTERS + "-")
     if mixed[0] > max(as_letters[0], digits[0]) + _MIXED:
         return mixed[1]
-    if letters[0] >= digits[0]:
+    # A round O is as much a 0, but a letter that looks like no digit decides: ON drawn 0N is
+    # no 02, whose 2 the model barely offered.
+    lettered = any(c in LETTERS and c not in "OIS" for c in mixed[1])
+    if letters[0] >= digits[0] or (lettered and as_letters[0] > digits[0] + _LETTERS_OVER_DIGITS):
         return _known_word(slots, letters, letters[0])
     # Digits are likelier (OSOITE drawn round reads 050172), but a known word of some length
     # nearly as likely is the word: a house number is rarely a word (150 could be ISO).
@@ -420,10 +424,12 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
         k = 0
         while k + span <= len(words):
             pieces = words[k : k + span]
-            # A piece that is no word: the first (KOSKINE N), or a short one of letters after it
-            # (ASIA N); a house number after a street is no piece of it.
+            # A piece that is no word: the first (KOSKINE N), or a short one of letters after it (ASIA N).
             loose = [not known(w) and (i == 0 or (len(w) <= _LOOSE and w.isalpha())) for i, w in enumerate(pieces)]
-            number = any(len(w) > 1 and w.isdigit() for w in pieces[1:])  # 17 in ASEMATIE 17 A
+            # A house number is no piece of a word, nor is its staircase (ASEMATIE 17 A; 11 A: IRA).
+            number = any(len(w) > 1 and w.isdigit() for w in pieces[1:]) or (
+                len(pieces[0]) > 1 and pieces[0].isdigit() and len(pieces[1]) == 1
+            )
             joined = _word([slot for run in runs[k : k + span] for slot in run]) if any(loose) and not number else ""
             if joined and known(joined):
                 runs[k : k + span] = [[slot for run in runs[k : k + span] for slot in run]]
