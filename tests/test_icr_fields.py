@@ -139,6 +139,17 @@ def test_a_house_number_and_its_staircase_are_no_word() -> None:
     assert rules.read_text([(_glyphs(written), _slots(written, confusions=ones))]).value == written
 
 
+def test_a_code_of_letters_then_digits_keeps_its_letters() -> None:
+    """A passport number: two letters the model is sure of (a J that is 5 at 0.05 at most) and
+    seven digits. Letters then digits is how codes are written: not 559159069."""
+    written = "JK9159069"
+    sure = {0: {"J": 0.9, "5": 0.05, "I": 0.05}, 1: {"K": 0.9, "5": 0.02, "X": 0.08}}
+    assert rules.read_text([(_glyphs(written), _slots(written, confusions=sure))]).value == written
+    mixed_through = "A5EMATIE"  # a letter and a digit mixed through a word: the word
+    s_as_5 = {1: {"5": 0.9, "S": 0.1}}
+    assert rules.read_text([(_glyphs(mixed_through), _slots(mixed_through, confusions=s_as_5))]).value == "ASEMATIE"
+
+
 def test_a_dot_written_with_a_tail_in_an_address_is_its_dot() -> None:
     """No e-mail address has a comma: the mark between the names is the dot."""
     reading = rules.read_email(_glyphs("TAPIO,NIEMINEN@ESIMERKKI.FI"), _slots("TAPIO,NIEMINEN@ESIMERKKI.FI"))

@@ -50,6 +50,8 @@ LATEST_YEARS_AHEAD = 10
 OLDEST_YEARS = 120  # a henkilötunnus on a form belongs to someone alive: born 1906 or later in 2026
 _MARKS = ".,-"
 _MIXED = 15.0  # log-odds by which a mixed letters-and-digits word must beat a pure one
+_MIXED_BLOCKS = 5.0  # ... or, when its letters and digits are two blocks, like a code's
+_BLOCKS = re.compile(r"^([A-ZÅÄÖ]+[0-9]+|[0-9]+[A-ZÅÄÖ])$")
 _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 # A known word is preferred to the best reading when it is at least this probable against
 # it. Set on 150 synthetic forms in fonts held out of training (--synthetic 150 --seed 23),
@@ -375,7 +377,10 @@ def _word(slots: Sequence[Slot]) -> str:
     # (K0RH0NEN), so the letters' side counts 0, 1 and 5 as O, I and S. Which letter a
     # glyph is stays the model's call: a hollow U that reads 0 is not made an O.
     as_letters = best([fold(s, LETTERS, _WORD_SAME_DRAWING) for s in slots], LETTERS + "-")
-    if mixed[0] > max(as_letters[0], digits[0]) + _MIXED:
+    # Letters then digits (a passport's JK9159069) or digits then a letter (a house's 12B) is
+    # how codes are written; letters and digits mixed through a word (A5EMATIE) are not.
+    block = bool(_BLOCKS.match(mixed[1]))
+    if mixed[0] > max(as_letters[0], digits[0]) + (_MIXED_BLOCKS if block else _MIXED):
         return mixed[1]
     # A round O is as much a 0, but a letter that looks like no digit decides: ON drawn 0N is
     # no 02, whose 2 the model barely offered.
