@@ -615,6 +615,19 @@ def test_the_printed_label_is_no_ring_or_dots_of_the_letter_under_it() -> None:
     assert _pieces(ink) == 1
 
 
+def test_a_big_hands_ring_of_a_is_kept() -> None:
+    """A ring 1.9 mm tall over a big A, up in the top of the box where the label is: the Å's."""
+
+    def a_with_ring(image: np.ndarray, left: int, rule: int) -> None:
+        top = left - 60 + 34  # 34 px under the box's top edge
+        cv2.line(image, (left + 40, rule - 10), (left + 75, top), 0, 5)
+        cv2.line(image, (left + 75, top), (left + 110, rule - 10), 0, 5)
+        cv2.circle(image, (left + 75, top - 19), 9, 0, 3)
+
+    _image, ink = _box_with_writing(a_with_ring)
+    assert _pieces(ink) == 2
+
+
 def test_the_dots_of_an_a_written_high_are_no_label() -> None:
     """Two dots over a written A near the box's left side, where the label could be: kept."""
 
