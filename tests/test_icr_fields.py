@@ -150,6 +150,17 @@ def test_a_code_of_letters_then_digits_keeps_its_letters() -> None:
     assert rules.read_text([(_glyphs(mixed_through), _slots(mixed_through, confusions=s_as_5))]).value == "ASEMATIE"
 
 
+def test_an_iban_that_fails_its_check_is_shown_in_its_shape() -> None:
+    """FI07 9777 3068 7106 05 fails mod 97 (as written). No reading passes, so none is proven,
+    but the advisor sees it as an IBAN: FI, not the F1 that the I's drawing read as."""
+    written = "FI0797773068710605"
+    one = {1: {"1": 0.9, "I": 0.1}}
+    reading = rules.read_iban(_glyphs(written), _slots(written, confusions=one))
+    assert reading.value is None and reading.raw.startswith("F1")
+    got = prove({"iban": (_zone("iban", FieldKind.IBAN), reading)})["iban"]
+    assert got.valid is False and got.value == "FI07 9777 3068 7106 05"
+
+
 def test_a_dot_written_with_a_tail_in_an_address_is_its_dot() -> None:
     """No e-mail address has a comma: the mark between the names is the dot."""
     reading = rules.read_email(_glyphs("TAPIO,NIEMINEN@ESIMERKKI.FI"), _slots("TAPIO,NIEMINEN@ESIMERKKI.FI"))

@@ -94,7 +94,7 @@ def prove(readings: dict[str, tuple[Zone, FieldReading]]) -> dict[str, FieldValu
         if name in proven:
             result[name] = FieldValue(reading.value, reading.confidence, True, raw=reading.raw)
             continue
-        value = reading.value if reading.value is not None else (reading.raw.replace("?", "") or None)
+        value = reading.value if reading.value is not None else (reading.formed or reading.raw.replace("?", "") or None)
         valid: bool | None = None
         if reading.value is None and zone.kind in _RULED_KINDS:
             valid = False  # as read, it breaks the kind's rules: a person must look

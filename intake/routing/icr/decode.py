@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +46,9 @@ class FieldReading:
     reason: str
     clear: bool = False  # the value clearly wins and passes the kind's rules: half of a proof
     sound: frozenset[str] = frozenset()  # candidates none of whose characters is a long shot (MIN_CELL)
+    # The likeliest reading with each character what its place allows (FI and digits in an
+    # IBAN), the rule aside: what a person is shown when no reading passes the rule.
+    formed: str = ""
 
 
 def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: bool = True) -> list[dict[str, float]]:
@@ -189,4 +192,5 @@ def decode(
     def weakest(text: str) -> float:
         return min((within(slot, chars, c) for slot, chars, c in zip(slots_, allowed, text, strict=True)), default=0.0)
 
-    return decide(passing, weakest, raw=raw, best_score=best_score, show=show)
+    reading = decide(passing, weakest, raw=raw, best_score=best_score, show=show)
+    return replace(reading, formed=show(scored[0][1])) if scored else reading
