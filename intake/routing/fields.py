@@ -226,7 +226,7 @@ def _contender(reading: FieldReading, value: str, *, by_list: bool = False) -> b
     share = dict(reading.candidates).get(value, 0.0)
     if share < _CONTENDER:
         return False
-    if value in reading.sound:
+    if value in reading.sound and (by_list or value in reading.plain):
         return True
     nearest = reading.value == value == reading.candidates[0][0]
     return by_list and (reading.confidence > 0 or nearest)

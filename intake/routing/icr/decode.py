@@ -49,6 +49,9 @@ class FieldReading:
     # The likeliest reading with each character what its place allows (FI and digits in an
     # IBAN), the rule aside: what a person is shown when no reading passes the rule.
     formed: str = ""
+    # Candidates not far less probable (PLAUSIBLE) than the model's own best reading of every
+    # character, allowed or not: what a second field may confirm.
+    plain: frozenset[str] = frozenset()
 
 
 def slots(cells: Sequence[CellReading], classes: Sequence[str], *, capitals: bool = True) -> list[dict[str, float]]:
@@ -186,6 +189,10 @@ def decode(
     scored = beam(slots_, allowed)
     passing = [(s, text) for s, text in scored if rule(text)]
     best_score = scored[0][0] if scored else 0.0
+    # Against what was written, whatever the field allows: a 0 drawn narrow that the model
+    # reads as V (0.63), and as 0 at 0.01, leads among the digits but was hardly written.
+    written = sum(_log(max(slot.values(), default=0.0)) for slot in slots_) + math.log(PLAUSIBLE)
+    plain = frozenset(show(text) for s, text in passing if s >= written)
     if prior:
         passing, best_score = weigh(passing, prior, best_score)
 
@@ -193,4 +200,7 @@ def decode(
         return min((within(slot, chars, c) for slot, chars, c in zip(slots_, allowed, text, strict=True)), default=0.0)
 
     reading = decide(passing, weakest, raw=raw, best_score=best_score, show=show)
-    return replace(reading, formed=show(scored[0][1])) if scored else reading
+    reading = replace(reading, formed=show(scored[0][1]) if scored else "", plain=plain)
+    if reading.clear and reading.value not in plain:  # the rule left one reading, not the writing
+        return replace(reading, clear=False, reason="a character of it reads as another, outside what the field allows")
+    return reading
