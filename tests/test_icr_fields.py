@@ -302,6 +302,13 @@ def _clear(value: str) -> FieldReading:
     )
 
 
+def _doubtful(*candidates: tuple[str, float]) -> FieldReading:
+    """A code read with doubt: its candidates, each a plausible reading of what was written."""
+    codes = frozenset(code for code, _ in candidates)
+    value, share = candidates[0]
+    return FieldReading(value, share, candidates, value, "not clear", sound=codes, plain=codes)
+
+
 @pytest.mark.parametrize(
     ("postal", "municipality", "valid"),
     [("28100", "PORI", True), ("28100", "BJÖRNEBORG", True), ("28100", "TURKU", None), ("00100", "PORI", None)],
@@ -332,15 +339,7 @@ def test_a_clear_postal_code_alone_is_proven_by_posti_having_it(
 
 
 def test_an_unclear_postal_code_alone_is_not_proven() -> None:
-    unclear = FieldReading(
-        "28100",
-        0.7,
-        (("28100", 0.7), ("28130", 0.3)),
-        "28100",
-        "not clear",
-        sound=frozenset({"28100", "28130"}),
-        plain=frozenset({"28100", "28130"}),
-    )
+    unclear = _doubtful(("28100", 0.7), ("28130", 0.3))
     assert prove({"postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear)})["postal_code"].valid is None
 
 
@@ -367,15 +366,7 @@ def test_a_name_the_list_chose_despite_a_letter_in_doubt_pairs_with_the_code() -
     written = FieldReading(
         "TURKU", 1.0, (("TURKU", 1.0),), "TUKKU", "a character of the best reading has p=0.10", sound=frozenset()
     )
-    code = FieldReading(
-        "20100",
-        0.99,
-        (("20100", 0.99), ("20700", 0.01)),
-        "20100",
-        "not clear",
-        sound=frozenset({"20100", "20700"}),
-        plain=frozenset({"20100", "20700"}),
-    )
+    code = _doubtful(("20100", 0.99), ("20700", 0.01))
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), code),
         "municipality": (_zone("municipality", FieldKind.TEXT), written),
@@ -405,10 +396,7 @@ def test_the_name_nearest_to_a_cut_reading_pairs_with_a_code_of_that_place() -> 
         "JYVÄSKYLÄ", 0.0, (("JYVÄSKYLÄ", 0.93), ("MYRSKYLÄ", 0.05), ("RÄÄKKYLÄ", 0.02)), "TYMÄ5KYLÄ",
         "nearest municipality name to what was read",
     )  # fmt: skip
-    code = FieldReading(
-        "40100", 0.997, (("40100", 0.997), ("40700", 0.002), ("70100", 0.001)), "40100", "not clear",
-        sound=frozenset({"40100", "40700", "70100"}), plain=frozenset({"40100", "40700", "70100"}),
-    )  # fmt: skip
+    code = _doubtful(("40100", 0.997), ("40700", 0.002), ("70100", 0.001))
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), code),
         "municipality": (_zone("municipality", FieldKind.TEXT), nearest),
@@ -424,15 +412,7 @@ def test_the_name_nearest_to_a_cut_reading_pairs_with_a_code_of_that_place() -> 
 
 def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is() -> None:
     """28100 and 28130 are both Pori: the municipality cannot tell the codes apart, but both say Pori."""
-    unclear = FieldReading(
-        "28100",
-        0.7,
-        (("28100", 0.7), ("28130", 0.3)),
-        "28100",
-        "not clear",
-        sound=frozenset({"28100", "28130"}),
-        plain=frozenset({"28100", "28130"}),
-    )
+    unclear = _doubtful(("28100", 0.7), ("28130", 0.3))
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), unclear),
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear("PORI")),
@@ -467,8 +447,7 @@ def test_a_clear_code_proves_a_name_read_with_a_letter_in_doubt_only_if_it_names
 def test_the_written_municipality_chooses_among_the_postal_codes_read(
     postal: tuple, written: str, value: str, valid: bool | None
 ) -> None:
-    sound = frozenset(code for code, _ in postal)
-    reading = FieldReading(postal[0][0], postal[0][1], postal, postal[0][0], "two contenders", sound=sound, plain=sound)
+    reading = _doubtful(*postal)
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), reading),
         "municipality": (_zone("municipality", FieldKind.TEXT), _clear(written)),
