@@ -657,6 +657,20 @@ def test_a_big_hands_ring_of_a_is_kept() -> None:
     assert _pieces(ink) == 2
 
 
+def test_the_ring_over_a_slanting_a_is_kept() -> None:
+    """An A slanting right carries its ring over its apex, at the right of the letter: less
+    than half of the ring lies over the letter's span, and it is still the Å's."""
+
+    def slanting_a_with_ring(image: np.ndarray, left: int, rule: int) -> None:
+        top = left - 60 + 34  # 34 px under the box's top edge
+        cv2.line(image, (left + 40, rule - 10), (left + 100, top), 0, 5)
+        cv2.line(image, (left + 100, top), (left + 110, rule - 10), 0, 5)
+        cv2.circle(image, (left + 115, top - 19), 7, 0, 3)
+
+    _image, ink = _box_with_writing(slanting_a_with_ring)
+    assert _pieces(ink) == 2
+
+
 def test_the_dots_of_an_a_written_high_are_no_label() -> None:
     """Two dots over a written A near the box's left side, where the label could be: kept."""
 
