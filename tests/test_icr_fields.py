@@ -644,30 +644,22 @@ def test_the_printed_label_is_no_ring_or_dots_of_the_letter_under_it() -> None:
     assert _pieces(ink) == 1
 
 
-def test_a_big_hands_ring_of_a_is_kept() -> None:
-    """A ring 1.9 mm tall over a big A, up in the top of the box where the label is: the Å's."""
+@pytest.mark.parametrize(
+    ("apex", "ring", "radius"),
+    [(75, 75, 9), (100, 115, 7)],
+    ids=["big-ring", "slanting-a"],  # a ring 1.9 mm tall; a ring at the right, less than half over the letter
+)
+def test_the_ring_of_a_written_a_is_kept(apex: int, ring: int, radius: int) -> None:
+    """A ring over an A, up in the top of the box where the label is: the Å's. A big hand's
+    ring is 1.9 mm tall; an A slanting right carries its ring over its apex, at its right."""
 
     def a_with_ring(image: np.ndarray, left: int, rule: int) -> None:
         top = left - 60 + 34  # 34 px under the box's top edge
-        cv2.line(image, (left + 40, rule - 10), (left + 75, top), 0, 5)
-        cv2.line(image, (left + 75, top), (left + 110, rule - 10), 0, 5)
-        cv2.circle(image, (left + 75, top - 19), 9, 0, 3)
+        cv2.line(image, (left + 40, rule - 10), (left + apex, top), 0, 5)
+        cv2.line(image, (left + apex, top), (left + 110, rule - 10), 0, 5)
+        cv2.circle(image, (left + ring, top - 19), radius, 0, 3)
 
     _image, ink = _box_with_writing(a_with_ring)
-    assert _pieces(ink) == 2
-
-
-def test_the_ring_over_a_slanting_a_is_kept() -> None:
-    """An A slanting right carries its ring over its apex, at the right of the letter: less
-    than half of the ring lies over the letter's span, and it is still the Å's."""
-
-    def slanting_a_with_ring(image: np.ndarray, left: int, rule: int) -> None:
-        top = left - 60 + 34  # 34 px under the box's top edge
-        cv2.line(image, (left + 40, rule - 10), (left + 100, top), 0, 5)
-        cv2.line(image, (left + 100, top), (left + 110, rule - 10), 0, 5)
-        cv2.circle(image, (left + 115, top - 19), 7, 0, 3)
-
-    _image, ink = _box_with_writing(slanting_a_with_ring)
     assert _pieces(ink) == 2
 
 
