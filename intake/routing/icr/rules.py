@@ -435,9 +435,10 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
             number = any(len(w) > 1 and w.isdigit() for w in pieces[1:]) or (
                 len(pieces[0]) > 1 and pieces[0].isdigit() and len(pieces[1]) == 1
             )
-            joined = _word([slot for run in runs[k : k + span] for slot in run]) if any(loose) and not number else ""
+            merged = [slot for run in runs[k : k + span] for slot in run]
+            joined = _word(merged) if any(loose) and not number else ""
             if joined and known(joined):
-                runs[k : k + span] = [[slot for run in runs[k : k + span] for slot in run]]
+                runs[k : k + span] = [merged]
                 words[k : k + span] = [joined]
             else:
                 k += 1
