@@ -243,6 +243,26 @@ def test_touching_neighbours_are_cut_at_the_separator() -> None:
         assert cols[-1] - cols[0] < pitch, f"box {k} holds ink of its neighbour"
 
 
+def test_a_faint_digit_in_a_comb_is_read_whole() -> None:
+    """A digit pressed lightly (grey 185) in a box beside black ones keeps all its ink: the
+    field's threshold, set by the black digits, would leave the box nearly blank."""
+    scale = FIELD_DPI / 25.4
+    cells, box_w, box_h = 3, 18.0, 7.0
+    m = round(MARGIN_MM * scale)
+    w, h = round(box_w * scale), round(box_h * scale)
+    crop = np.full((h + m + round(5 * scale), w + 2 * m), 255, np.uint8)
+    pitch = w / cells
+    cv2.rectangle(crop, (m, m), (m + w, m + h), 0, 3)
+    for k in range(1, cells):
+        cv2.line(crop, (m + round(k * pitch), m), (m + round(k * pitch), m + h), 0, 3)
+    for k, grey in enumerate((0, 185, 0)):
+        centre = (m + round((k + 0.5) * pitch), m + h // 2)
+        cv2.ellipse(crop, centre, (round(pitch / 4), round(h / 3)), 0, 0, 360, grey, 6)
+    comb = split_comb(crop, cells, (box_w, box_h), FIELD_DPI)
+    inked = [int((cell < 250).sum()) for cell in comb.cells]
+    assert inked[1] > 0.8 * min(inked[0], inked[2])
+
+
 @needs_corpus
 def test_comb_survives_misregistration() -> None:
     """The separators are found on the print, not assumed: shift the page by ±1 mm."""

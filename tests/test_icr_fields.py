@@ -559,6 +559,22 @@ def _pieces(mask: np.ndarray) -> int:
     return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
 
 
+def test_a_faint_letter_beside_dark_ones_is_kept_whole() -> None:
+    """A character pressed lightly (grey 185 on white) beside two black ones: the field's own
+    threshold, set by the black ink, would keep none of it; its own darkness keeps all of it.
+    A shadow only 25 grey levels under the paper stays out."""
+
+    def three_rings(image: np.ndarray, left: int, rule: int) -> None:
+        for k, grey in enumerate((0, 185, 0)):
+            cv2.ellipse(image, (left + 40 + 90 * k, rule - 45), (25, 35), 0, 0, 360, grey, 6)
+        image[rule - 90 : rule - 10, left + 300 : left + 380] = 230  # a shadow, not writing
+
+    _image, ink = _box_with_writing(three_rings)
+    assert _pieces(ink) == 3
+    areas = sorted(cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)[2][1:, 4])
+    assert areas[0] > 0.8 * areas[-1]  # the faint ring as whole as the black ones
+
+
 def test_the_dot_of_an_i_beside_its_letter_is_no_full_stop() -> None:
     """A slanting hand puts the i's dot to the right of its stroke, over the gap: it goes with
     the nearest letter; a dot on the baseline stays a full stop of its own."""

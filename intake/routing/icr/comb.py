@@ -64,6 +64,36 @@ def ink_threshold(grey: np.ndarray) -> float:
     return paper - max(30.0, 0.3 * (paper - dark)) if paper - dark > 40 else dark - 1
 
 
+_FAINT = 30.0  # a pixel this much darker than the paper may be a faint stroke's ...
+_WRITING = 60.0  # ... when its stroke's darkest pixel is this much darker (else it is a shadow or dust)
+
+
+def ink_mask(grey: np.ndarray) -> np.ndarray:
+    """Ink pixels (uint8 0/1), each stroke measured against its own darkness, not the field's.
+
+    One threshold for the whole field loses a faint character next to dark ones (a pen
+    pressed lightly, a pencil): most of its stroke is lighter than the field's threshold.
+    Each connected stroke, found near the paper's level, gets the threshold ``ink_threshold``
+    would give a field written with it alone.
+    """
+    paper = float(np.percentile(grey, 90))
+    mask = (grey < ink_threshold(grey)).astype(np.uint8)
+    if paper - float(grey.min()) <= 40:
+        return mask
+    loose = (grey < paper - _FAINT).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(loose, connectivity=8)
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        part = grey[y : y + h, x : x + w]
+        own = labels[y : y + h, x : x + w] == i
+        darkest = float(part[own].min())
+        if darkest > paper - _WRITING:
+            continue
+        level = paper - max(_FAINT, 0.3 * (paper - darkest))
+        mask[y : y + h, x : x + w] |= (own & (part < level)).astype(np.uint8)
+    return mask
+
+
 def _box_rows(ink: np.ndarray, expected_h: float, expected_top: float) -> tuple[int, int]:
     """Top and bottom printed rules of the comb: the pair of long rows about one box apart."""
     rows = _line_positions(ink.sum(axis=1), ink.shape[1] * 0.45)
@@ -116,6 +146,7 @@ def split_comb(
     width, height = box_mm[0] * scale, box_mm[1] * scale
     level = ink_threshold(crop)
     ink = (crop < level).astype(np.uint8)
+    written = ink_mask(crop).astype(bool)
     top, bottom = _box_rows(ink, height, margin_mm * scale)
     rules = _runs(ink.sum(axis=1), ink.shape[1] * 0.45)
     band = ink[top : bottom + 1]
@@ -132,7 +163,9 @@ def split_comb(
         # and strokes of the neighbours that reach over the separator are left out.
         x0, x1 = max(0, left - pitch // 2), min(crop.shape[1], right + pitch // 2 + 1)
         inner = (k > 0, k < cells - 1)  # which sides have a neighbouring box
-        images.append(_cell(crop[:, x0:x1], top, bottom, rules, level, scale, (left - x0, right - x0), inner))
+        images.append(
+            _cell(crop[:, x0:x1], written[:, x0:x1], top, bottom, rules, level, scale, (left - x0, right - x0), inner)
+        )
     return Comb(images, separators, exact)
 
 
@@ -176,6 +209,7 @@ def _spread(marks: np.ndarray, by: int, step: int) -> np.ndarray:
 
 def _cell(
     strip: np.ndarray,
+    mask: np.ndarray,
     top: int,
     bottom: int,
     rules: list[tuple[int, int]],
@@ -193,7 +227,7 @@ def _cell(
     y0 = max(0, top - round(_ABOVE_MM * scale))
     y1 = min(strip.shape[0], bottom + round(_BELOW_MM * scale) + 1)
     grey = strip[y0:y1]
-    ink = grey < level
+    ink = mask[y0:y1].copy()
     for start, end in rules:
         if end > y0 and start < y1:
             _erase_rule(ink, start - y0, end - y0)
@@ -221,9 +255,10 @@ def _cell(
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
-        keep |= _stroke_on_rule(grey < level, near, box, scale)
+        keep |= _stroke_on_rule(mask[y0:y1], near, box, scale)
         keep |= _dash_below(labels, stats, inside, near, rules, y0, scale)
-    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (grey < (level + 255) / 2)
+    near_ink = mask[y0:y1] | (grey < (level + 255) / 2)
+    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & near_ink
     # Back to the box's own width (or the character's, if wider): blank and speck tests
     # downstream are relative to the image's size.
     cols = np.flatnonzero(keep.any(axis=0))

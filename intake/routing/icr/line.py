@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from intake.routing.icr.comb import MARGIN_MM, ink_threshold
+from intake.routing.icr.comb import MARGIN_MM, ink_mask
 from intake.units import px_per_mm
 
 _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
@@ -146,7 +146,7 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, sepa
     scale = px_per_mm(dpi)
     m = round(MARGIN_MM * scale)
     box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))
-    ink = (crop < ink_threshold(crop)).astype(np.uint8)
+    ink = ink_mask(crop)
     ink = _remove_lines(ink, _printed_lines(ink, box, scale))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     label_line = box[1] + _LABEL_MM * scale
