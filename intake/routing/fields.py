@@ -110,7 +110,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
 
     The pair is read as one: among the two fields' candidates, the pairs whose postal code
     lies in the written municipality (Posti's table) compete, and the best must hold
-    PAIR_POSTERIOR of them, each half being a real contender of its own field
+    PAIR_CODE_POSTERIOR of them, each half being a real contender of its own field
     (``_contender``). The winning pair replaces the fields' readings: the rule chose it
     among what was read, as the check character does for a henkilötunnus. Failing that,
     one clear half proves the other when the other's best reading names the same
@@ -129,7 +129,7 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
             continue
         code, place, weight = max(joint, key=lambda item: item[2])
         contender = _contender(postal, code) and _contender(pair[1], place, by_list=True)
-        if contender and weight / total >= decode.PAIR_POSTERIOR:
+        if contender and weight / total >= decode.PAIR_CODE_POSTERIOR:
             readings[name] = (zone, replace(postal, value=code, confidence=weight / total, clear=True))
             readings[f"{prefix}municipality"] = (
                 pair[0],

@@ -94,11 +94,13 @@ def _row(kind: str, r: collections.Counter) -> str:
 
 
 def sweep(args: argparse.Namespace, reader: CellReader) -> None:
-    """Accepted and wrong among accepted at several thresholds: where ACCEPT_POSTERIOR comes from.
+    """Accepted, and wrong among accepted, at several thresholds: where ACCEPT_POSTERIOR and PAIR_CODE_POSTERIOR
+    come from.
 
     Every zone is read once with no posterior threshold; a reading is then clear at a
     threshold when it was clear without one and its posterior reaches it. PAIR_POSTERIOR
-    (postal code + municipality decoded together) keeps its value.
+    (a municipality proven by its postal code) keeps its value; PAIR_CODE_POSTERIOR (the code
+    of such a pair) too, unless ``--code`` gives others.
     """
     from tools.icr import synthetic
 
@@ -108,18 +110,25 @@ def sweep(args: argparse.Namespace, reader: CellReader) -> None:
         read = read_documents(forms, reader)
     finally:
         decode.ACCEPT_POSTERIOR = saved
-    for threshold in args.accept:
-        at = [
-            (
-                samples,
-                {k: (z, replace(r, clear=r.clear and r.confidence >= threshold)) for k, (z, r) in readings.items()},
-            )
-            for samples, readings in read
-        ]
-        wrong: list = []
-        table = tally(at, wrong)
-        accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
-        print(f"ACCEPT_POSTERIOR {threshold}: accepted {accepted}, wrong {len(wrong)} {wrong}")
+    saved_code = decode.PAIR_CODE_POSTERIOR
+    try:
+        for code, threshold in itertools.product(args.code or [saved_code], args.accept):
+            decode.PAIR_CODE_POSTERIOR = code
+            at = [
+                (
+                    samples,
+                    {k: (z, replace(r, clear=r.clear and r.confidence >= threshold)) for k, (z, r) in readings.items()},
+                )
+                for samples, readings in read
+            ]
+            wrong: list = []
+            table = tally(at, wrong)
+            accepted = sum(r["valid"] for k, r in table.items() if k != "postal+municipality")
+            places = table["postal+municipality"]["valid"]
+            print(f"PAIR_CODE_POSTERIOR {code} ACCEPT_POSTERIOR {threshold}: accepted {accepted} "
+                  f"(postal code or municipality {places}), wrong {len(wrong)} {wrong}")  # fmt: skip
+    finally:
+        decode.PAIR_CODE_POSTERIOR = saved_code
 
 
 def corpus_documents() -> list[list[dict]]:
@@ -144,6 +153,7 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, help="this many synthetic forms instead of the corpus")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--accept", type=float, nargs="*", help="measure at these ACCEPT_POSTERIOR values instead")
+    parser.add_argument("--code", type=float, nargs="*", help="... and at these PAIR_CODE_POSTERIOR values")
     args = parser.parse_args()
     reader = CellReader(args.model)
     if args.accept:
