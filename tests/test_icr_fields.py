@@ -139,6 +139,19 @@ def test_a_house_number_and_its_staircase_are_no_word() -> None:
     assert rules.read_text([(_glyphs(written), _slots(written, confusions=ones))]).value == written
 
 
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("ASEMATIE 49 B 3", "ASEMATIE 49 B 3"), ("KOULUKATU 4 B", "KOULUKATU 4 8")],
+    ids=["between-numbers", "after-the-number-only"],
+)
+def test_the_staircase_between_two_numbers_is_a_letter(written: str, value: str) -> None:
+    """A B drawn so that the model says 8 (0.7): between the house number and the flat's only a
+    staircase letter stands. After the house number alone it may be a split number: as read."""
+    k = written.replace(" ", "").index("B")
+    b_as_8 = {k: {"8": 0.7, "B": 0.25, "3": 0.05}}
+    assert rules.read_text([(_glyphs(written), _slots(written, confusions=b_as_8))]).value == value
+
+
 def test_a_code_of_letters_then_digits_keeps_its_letters() -> None:
     """A passport number: two letters the model is sure of (a J that is 5 at 0.05 at most) and
     seven digits. Letters then digits is how codes are written: not 559159069."""

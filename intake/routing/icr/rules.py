@@ -424,6 +424,13 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
             if k == len(glyphs) - 1 and run:
                 runs.append(run)
     words = [_word(run) for run in runs]
+    for k in range(1, len(words) - 1):
+        # Between a house number and a flat's (KIRKKOKATU 47 A 4) one character is the
+        # staircase: a letter, however much it looks like a digit (a B drawn as an 8).
+        if len(runs[k]) == 1 and words[k - 1].isdigit() and words[k + 1].isdigit():
+            letters = {c: p for c, p in fold(runs[k][0], LETTERS, _WORD_SAME_DRAWING).items() if c in LETTERS and p > 0}
+            if letters:
+                words[k] = max(letters, key=letters.__getitem__)
     known = lexicon().known
     for span in range(2, _JOIN + 1):  # pairs first: TODIS TUS joins before VOIMASSA TODIS TUS could
         k = 0
