@@ -189,9 +189,13 @@ def test_a_tall_decimal_comma_read_as_a_digit_is_still_the_comma() -> None:
     slots = [{"1": 0.98}, {".": 1.0}, {"2": 0.98}, {"3": 0.98}, {"4": 0.98}, {"1": 0.7, "7": 0.3}, {"5": 0.98},
              {"6": 0.98}]  # fmt: skip
     assert rules.read_amount(glyphs, slots).value == "1234.56"
-    # A full-size 1 in the same place is a digit: 1234156.
-    glyphs[5] = Glyph(digit, 0, 0, False, None, 10)
-    assert rules.read_amount(glyphs, slots).value == "1234156.00"
+    # A comma drawn as a long stroke: 0.8 of the digits' height, from 0.6 of it down past the line.
+    glyphs[5] = Glyph(np.full((32, 8), 255, np.uint8), 0, 0, False, None, 26)
+    assert rules.read_amount(glyphs, slots).value == "1234.56"
+    # A full-size 1 in the same place is a digit: 1234156; so is a 1 written small, its top at 0.8.
+    for top, tall in ((10, 40), (18, 32)):
+        glyphs[5] = Glyph(np.full((tall, 8), 255, np.uint8), 0, 0, False, None, top)
+        assert rules.read_amount(glyphs, slots).value == "1234156.00"
 
 
 def test_a_speck_in_a_municipality_name_is_not_a_letter() -> None:

@@ -60,7 +60,10 @@ _EMAIL_DIGIT_PRIOR = 0.05  # digits in an e-mail address against letters
 KNOWN_WORD = 0.01
 _WORD_BEAM = 64
 _WORD_OVER_DIGITS = 4  # a known word this long beats a likelier all-digit reading
-_COMMA_HEIGHT = 0.6  # in an amount, a glyph lower than this share of the digits, sitting low, may be a comma
+# In an amount, a glyph may be a comma when it starts low (its top under this share of the
+# digits' height) ...
+_COMMA_TOP = 0.75
+_COMMA_TALL = 0.9  # ... and is shorter than a digit, however far its tail reaches under the line
 _COMMA_SHARE = 0.5
 _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_MARK = {",": "."}
@@ -263,7 +266,7 @@ def read_amount(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
     base = float(np.median([g.top + g.image.shape[0] for g in digits])) if digits else 0.0
 
     def comma_like(g: Glyph) -> bool:
-        return g.image.shape[0] < _COMMA_HEIGHT * height and g.top > base - _COMMA_HEIGHT * height
+        return g.image.shape[0] < _COMMA_TALL * height and g.top > base - _COMMA_TOP * height
 
     allowed = [_MARKS if g.mark else (DIGITS + "," if comma_like(g) else DIGITS) for g, _ in kept]
     marked = [
