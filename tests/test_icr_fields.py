@@ -63,6 +63,10 @@ def _slots(text: str, p: float = 0.98, confusions: dict[int, dict[str, float]] |
         ("phone", "044 597 4479", "044 597 4479", True),
         ("phone", "+358 44 597 4479", "+358 44 597 4479", True),
         ("phone", "44 597", None, False),
+        ("phone", "09 612 3456", "09 612 3456", True),  # Helsinki's area code
+        ("phone", "090 612 3456", None, False),  # a subscriber number never starts with 0
+        ("phone", "011 612 3456", None, False),  # no such area code
+        ("phone", "0046 70 123 4567", "0046 70 123 4567", True),  # Sweden, dialled with 00
         ("amount", "1635,09", "1635.09", True),
         ("email", "VILLE.KORHONEN@ESIMERKKI.FI", "ville.korhonen@esimerkki.fi", True),
         ("email", "VILLE.KORHONEN.ESIMERKKI.FI", None, False),  # no @

@@ -82,7 +82,12 @@ _NEAREST_PER_GLYPH = 0.05  # a name may fall this short of the best reading a gl
 _NEAREST_SHARE = 0.5  # the nearest name must hold this share of all names' alignment weight
 _NEAREST_SHOWN = 3
 _EMAIL_CHARS = LETTERS[:26] + DIGITS + "._-@+"
-_PHONE = re.compile(r"^(0\d{6,11}|\+358\d{6,11}|\+[1-9]\d{6,14})$")
+# Finland's numbering plan (Traficom): a mobile number 04x or 050; a geographic one, an area
+# code (013-019, 02, 03, 05, 06, 08, 09) and a subscriber number that never starts with 0; a
+# nationwide or service number 010, 020, 029, 030, 060, 070, 071, 073, 075, 080(0). From
+# abroad, +358 and the same without its 0; another country's, + or 00 and its code.
+_FINNISH = r"(4\d|50)\d{5,8}|(1[3-9]|[235689])[1-9]\d{4,7}|(10|20|29|30|60|70|71|73|75|80)\d{4,8}"
+_PHONE = re.compile(rf"^(0({_FINNISH})|\+358({_FINNISH})|(\+|00)[1-9]\d{{6,14}})$")
 _EMAIL = re.compile(r"^[A-Z0-9._%+-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}$")
 
 
@@ -233,7 +238,7 @@ def read_date(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
 
 
 def read_phone(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
-    """A Finnish phone number (0… or +358…) or an international one (+…), spaced as written."""
+    """A phone number in Finland's numbering plan (0… or +358…) or another country's (+… or 00…), spaced as written."""
     kept = [(g, s) for g, s in zip(glyphs, slots, strict=True) if g.mark is None]
     allowed = ["+" + DIGITS if i == 0 else DIGITS for i in range(len(kept))]
     spaces = [i for i, (g, _) in enumerate(kept) if g.space_before and i]
