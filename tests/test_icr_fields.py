@@ -220,6 +220,7 @@ def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(wri
     [("JÄ RVINEN", "JÄRVINEN"), ("M ÄKELÄ LIISA", "MÄKELÄ LIISA"), ("ASEMATIE 10", "ASEMATIE 10"),
      ("JÄRVINEN VILLE", "JÄRVINEN VILLE"),
      ("ASIA N", "ASIAN"), ("ANNE LI", "ANNELI"),  # a short piece after a word of its own
+     ("ASE MATIE 28", "ASEMATIE 28"), ("KÄSI TTELYÄ", "KÄSITTELYÄ"),  # a long one
      ("HÄMEENKA T U 45", "HÄMEENKATU 45"), ("PYYDÄN KÄ SIT TELYÄ", "PYYDÄN KÄSITTELYÄ"),  # three pieces
      ("TODISTUS A LUSSA", "TODISTUS ALUSSA"),  # the loose A goes with its neighbour that makes a word
      ("ASIAN KUUN", "ASIAN KUUN"), ("ASEMATIE 17 A 15", "ASEMATIE 17 A 15")],  # words, a house number

@@ -69,8 +69,7 @@ _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_MARK = {",": "."}
 _EMAIL_LETTERS = LETTERS[:26]
 _LETTERS_OVER_DIGITS = math.log(100)  # letters (0 as O) this much likelier than digits: a word
-_JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces ...
-_LOOSE = 3  # ... of which one is no word: the first, or a piece of at most this many letters
+_JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces, one of them no word
 _ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
 # Top-level domains people here write; another one is read as written.
 _COMMON_TLDS = frozenset(
@@ -444,8 +443,8 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
         k = 0
         while k + span <= len(words):
             pieces = words[k : k + span]
-            # A piece that is no word: the first (KOSKINE N), or a short one of letters after it (ASIA N).
-            loose = [not known(w) and (i == 0 or (len(w) <= _LOOSE and w.isalpha())) for i, w in enumerate(pieces)]
+            # A piece that is no word: the first (KOSKINE N), or one of letters after it (ASIA N, ASE MATIE).
+            loose = [not known(w) and (i == 0 or w.isalpha()) for i, w in enumerate(pieces)]
             # A house number is no piece of a word, nor is its staircase (ASEMATIE 17 A; 11 A: IRA).
             number = any(len(w) > 1 and w.isdigit() for w in pieces[1:]) or (
                 len(pieces[0]) > 1 and pieces[0].isdigit() and len(pieces[1]) == 1
