@@ -221,12 +221,24 @@ def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(wri
      ("JÄRVINEN VILLE", "JÄRVINEN VILLE"),
      ("ASIA N", "ASIAN"), ("ANNE LI", "ANNELI"),  # a short piece after a word of its own
      ("ASE MATIE 28", "ASEMATIE 28"), ("KÄSI TTELYÄ", "KÄSITTELYÄ"),  # a long one
+     ("MYLLY TIE 15", "MYLLYTIE 15"), ("SATAMA KATU 5 B 2", "SATAMAKATU 5 B 2"),  # a street and its type
+     ("VANHA TIE ON KAPEA", "VANHA TIE ON KAPEA"),  # no house number after it: words
+     ("ASEMATIE 5 B 12", "ASEMATIE 5 B 12"),  # a house number and its staircase are no word (AB)
      ("HÄMEENKA T U 45", "HÄMEENKATU 45"), ("PYYDÄN KÄ SIT TELYÄ", "PYYDÄN KÄSITTELYÄ"),  # three pieces
      ("TODISTUS A LUSSA", "TODISTUS ALUSSA"),  # the loose A goes with its neighbour that makes a word
      ("ASIAN KUUN", "ASIAN KUUN"), ("ASEMATIE 17 A 15", "ASEMATIE 17 A 15")],  # words, a house number
 )  # fmt: skip
 def test_a_gap_inside_a_word_is_not_a_space(written: str, value: str) -> None:
     assert rules.read_text([(_glyphs(written), _slots(written))]).value == value
+
+
+def test_a_round_o_apart_after_a_word_is_no_house_number() -> None:
+    """ON written with a gap, its O round (0.6 a 0): after ALUSSA it is no house number 0 and a
+    staircase N (no house number starts with 0), but the word ON."""
+    written = "ALUSSA 0 N"
+    assert rules.read_text([(_glyphs(written), _slots(written, confusions={6: {"0": 0.6, "O": 0.4}}))]).value == (
+        "ALUSSA ON"
+    )
 
 
 def test_a_henkilotunnus_of_someone_not_yet_born_is_no_candidate() -> None:

@@ -69,6 +69,10 @@ _EMAIL_SEPARATORS = ".@-_+"
 _EMAIL_MARK = {",": "."}
 _EMAIL_LETTERS = LETTERS[:26]
 _LETTERS_OVER_DIGITS = math.log(100)  # letters (0 as O) this much likelier than digits: a word
+_STREET_TYPES = frozenset(
+    ["TIE", "KATU", "KUJA", "POLKU", "RAITTI", "VÄYLÄ", "KAARI", "PIHA", "AUKIO", "TORI", "VÄGEN", "GATAN", "GRÄND",
+     "STIGEN", "TORGET", "BACKEN"]
+)  # fmt: skip
 _JOIN = 3  # a word split by wide gaps is joined back from at most this many pieces, one of them no word
 _ASCII_VARIANTS = 4  # the A and O of a name tried as Ä and Ö: the first four of them
 # Top-level domains people here write; another one is read as written.
@@ -438,6 +442,12 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
             letters = {c: p for c, p in fold(runs[k][0], LETTERS, _WORD_SAME_DRAWING).items() if c in LETTERS and p > 0}
             if letters:
                 words[k] = max(letters, key=letters.__getitem__)
+    for k in range(len(words) - 2, 0, -1):
+        # A street's name is one word with its type (MYLLYTIE, SATAMAKATU, ÅSVÄGEN): a type
+        # written apart before the house number goes with the word before it.
+        if words[k] in _STREET_TYPES and words[k - 1].isalpha() and words[k + 1][:1].isdigit():
+            runs[k - 1 : k + 1] = [runs[k - 1] + runs[k]]
+            words[k - 1 : k + 1] = [words[k - 1] + words[k]]
     known = lexicon().known
     for span in range(2, _JOIN + 1):  # pairs first: TODIS TUS joins before VOIMASSA TODIS TUS could
         k = 0
@@ -445,9 +455,11 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
             pieces = words[k : k + span]
             # A piece that is no word: the first (KOSKINE N), or one of letters after it (ASIA N, ASE MATIE).
             loose = [not known(w) and (i == 0 or w.isalpha()) for i, w in enumerate(pieces)]
-            # A house number is no piece of a word, nor is its staircase (ASEMATIE 17 A; 11 A: IRA).
+            # A house number is no piece of a word, nor is its staircase (ASEMATIE 17 A; 11 A: IRA;
+            # after a street, 5 B: AB). No house number starts with 0: a round O (0 N: ON).
+            house = len(pieces[0]) > 1 or (k > 0 and words[k - 1].isalpha() and not pieces[0].startswith("0"))
             number = any(len(w) > 1 and w.isdigit() for w in pieces[1:]) or (
-                len(pieces[0]) > 1 and pieces[0].isdigit() and len(pieces[1]) == 1
+                house and pieces[0].isdigit() and len(pieces[1]) == 1
             )
             merged = [slot for run in runs[k : k + span] for slot in run]
             joined = _word(merged) if any(loose) and not number else ""
