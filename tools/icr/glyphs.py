@@ -141,3 +141,50 @@ def augment(
     image = np.clip(image, 0, 255).astype(np.uint8)
     level = 255 - max(30.0, 0.3 * (255 - float(image.min())))
     return np.where(image < level, image, np.uint8(255))  # what the cutting hands over
+
+
+def drawn_digits(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Digits as people in Finland draw them and few fonts do, drawn stroke by stroke on the canvas.
+
+    A 1 with a long flag from halfway down (the way it is taught here), sometimes on a base; a
+    7 with or without a bar across its stem; a 4 open at the top; a 9 whose tail is a straight
+    stroke. Fonts mostly draw the American shapes, and the model took such a 1 for an A.
+    """
+    h = CANVAS * rng.uniform(0.34, 0.4)  # a digit's height, as a font's capital on this canvas
+    base = CANVAS * 0.7
+    x = CANVAS / 2 + rng.uniform(-0.1, 0.1) * h
+    slant = rng.uniform(-0.05, 0.3) * h  # how far right the top is of the bottom
+    pen = int(rng.integers(3, 7))
+
+    def at(u: float, v: float) -> tuple[int, int]:
+        """A point u across (in heights, from x) and v up (0 the baseline, 1 the top), slanted."""
+        return round(x + u * h + v * slant), round(base - v * h)
+
+    strokes: dict[str, list[list[tuple[int, int]]]] = {}
+    flag = rng.uniform(0.3, 0.8)  # how far down the flag of the 1 reaches
+    one = [[at(-rng.uniform(0.25, 0.55), 1 - flag), at(-rng.uniform(0.0, 0.08), 1 - rng.uniform(0.0, 0.08)), at(0, 1),
+            at(0, 0)]]  # fmt: skip
+    if rng.random() < 0.3:
+        foot = rng.uniform(0.2, 0.35)
+        one.append([at(-foot, 0), at(foot, 0)])
+    strokes["1"] = one
+    width = rng.uniform(0.45, 0.7)
+    seven = [[at(-width / 2, 1 - rng.uniform(0, 0.12) * (rng.random() < 0.3)), at(-width / 2, 1), at(width / 2, 1),
+              at(rng.uniform(-0.25, 0.05), 0)]]  # fmt: skip
+    if rng.random() < 0.5:
+        seven.append([at(-0.2, 0.5), at(0.22, 0.5)])
+    strokes["7"] = seven
+    bar = rng.uniform(0.3, 0.45)
+    four = [[at(-0.05, 1), at(-0.35, bar), at(0.3, bar)], [at(0.12, 1 - rng.uniform(0, 0.3)), at(0.12, 0)]]
+    strokes["4"] = four
+    ring = rng.uniform(0.2, 0.28)
+    loop = [at(0.05 + ring * np.cos(a), 1 - ring + ring * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    nine = [loop, [at(0.05 + ring, 1 - ring), at(0.05 + ring - rng.uniform(0, 0.15), 0)]]
+    strokes["9"] = nine
+    out = {}
+    for char, lines in strokes.items():
+        image = np.full((CANVAS, CANVAS), 255, np.uint8)
+        for line in lines:
+            cv2.polylines(image, [np.array(line, np.int32)], False, 0, pen, cv2.LINE_AA)
+        out[char] = image
+    return out

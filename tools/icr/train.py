@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from intake.routing.icr.model import SIZE, normalise
-from tools.icr.glyphs import CANVAS, EXCLUDED, HELD_OUT, augment, fonts, render
+from tools.icr.glyphs import CANVAS, EXCLUDED, HELD_OUT, augment, drawn_digits, fonts, render
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path("/work/icr-cache")
@@ -63,6 +63,19 @@ def mnist_samples(images: np.ndarray, labels: np.ndarray, copies: int, seed: int
             if x is not None:
                 xs.append(x)
                 ys.append(int(label))
+    return xs, ys
+
+
+def drawn_samples(per_class: int, seed: int) -> tuple[list, list]:
+    """Digits drawn stroke by stroke the way they are written here (``glyphs.drawn_digits``), augmented."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for _ in range(per_class):
+        for char, glyph in drawn_digits(rng).items():
+            x = normalise(augment(glyph, rng))
+            if x is not None:
+                xs.append(x)
+                ys.append(CLASSES.index(char))
     return xs, ys
 
 
@@ -152,7 +165,7 @@ def start_from(model, onnx_path: Path) -> None:
 
 
 def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None, threads: int = 2,
-          width: int = 1):  # fmt: skip
+          width: int = 1, lr: float = 3e-3):  # fmt: skip
     import torch
 
     torch.manual_seed(seed)
@@ -161,9 +174,9 @@ def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | Non
     model = network(width)
     if init is not None:
         start_from(model, init)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(x) // 256 + 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     tx, ty = torch.from_numpy(x[:, None]), torch.from_numpy(y)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     for epoch in range(epochs):
@@ -220,6 +233,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--init", type=Path, help="start from this exported model (.onnx with its .json)")
     parser.add_argument("--mnist-copies", type=int, default=6)
+    parser.add_argument("--drawn", type=int, default=0, help="digits drawn as taught here (1 with a long flag…)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (lower to fine-tune gently)")
+    parser.add_argument("--fonts-of", type=Path, help="train on the fonts this model (.onnx with its .json) used")
     parser.add_argument(
         "--threads", type=int, default=2, help="1 when the cores are shared: two threads wait on each other"
     )
@@ -232,6 +248,9 @@ def main() -> None:
     all_fonts = fonts()
     held = [p for p in all_fonts if p.stem in HELD_OUT]
     used = [p for p in all_fonts if p.stem not in HELD_OUT]
+    if args.fonts_of:  # the fonts another model was trained on (and its cached samples), not all installed
+        named = set(json.loads(args.fonts_of.with_suffix(".json").read_text(encoding="utf-8"))["training_fonts"])
+        used = [p for p in used if p.name in named]
     print(f"{len(used)} training fonts, {len(held)} held out: {[p.stem for p in held]}", flush=True)
     data = args.validation.with_name(f"fonts_{args.per_class}_{args.seed}.npz")
     if data.is_file():  # rendering takes minutes; the samples depend only on the arguments
@@ -247,13 +266,16 @@ def main() -> None:
     train_rows, test_rows = order[:4000], order[4000:]
     mx, my = mnist_samples(digits[train_rows], labels[train_rows], args.mnist_copies, args.seed)
     x, y = np.concatenate([x, np.array(mx, np.float32)]), np.concatenate([y, np.array(my, np.int64)])
+    if args.drawn:
+        dx, dy = drawn_samples(args.drawn, args.seed + 3000)
+        x, y = np.concatenate([x, np.array(dx, np.float32)]), np.concatenate([y, np.array(dy, np.int64)])
     tx, ty = mnist_samples(digits[test_rows], labels[test_rows], 1, args.seed + 2000)
     tx, ty = np.array(tx, np.float32), np.array(ty, np.int64)
     print(
         f"{len(x)} training samples, {len(vx)} held-out font samples ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    model = train(x, y, args.epochs, args.seed, args.init, args.threads, args.width)
+    model = train(x, y, args.epochs, args.seed, args.init, args.threads, args.width, args.lr)
     vlogits = predict(model, vx)
     temperature = fit_temperature(vlogits, vy)
     mnist_acc = float((predict(model, tx).argmax(1) == ty).mean())
@@ -266,7 +288,7 @@ def main() -> None:
             "held_out_font_accuracy": round(font_acc, 4), "held_out_mnist_accuracy": round(mnist_acc, 4),
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
-            "per_class": args.per_class, "epochs": args.epochs, "width": args.width,
+            "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn, "lr": args.lr,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
