@@ -435,19 +435,7 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
             if k == len(glyphs) - 1 and run:
                 runs.append(run)
     words = [_word(run) for run in runs]
-    for k in range(1, len(words) - 1):
-        # Between a house number and a flat's (KIRKKOKATU 47 A 4) one character is the
-        # staircase: a letter, however much it looks like a digit (a B drawn as an 8).
-        if len(runs[k]) == 1 and words[k - 1].isdigit() and words[k + 1].isdigit():
-            letters = {c: p for c, p in fold(runs[k][0], LETTERS, _WORD_SAME_DRAWING).items() if c in LETTERS and p > 0}
-            if letters:
-                words[k] = max(letters, key=letters.__getitem__)
-    for k in range(len(words) - 2, 0, -1):
-        # A street's name is one word with its type (MYLLYTIE, SATAMAKATU, ÅSVÄGEN): a type
-        # written apart before the house number goes with the word before it.
-        if words[k] in _STREET_TYPES and words[k - 1].isalpha() and words[k + 1][:1].isdigit():
-            runs[k - 1 : k + 1] = [runs[k - 1] + runs[k]]
-            words[k - 1 : k + 1] = [words[k - 1] + words[k]]
+    _address(runs, words)
     known = lexicon().known
     for span in range(2, _JOIN + 1):  # pairs first: TODIS TUS joins before VOIMASSA TODIS TUS could
         k = 0
@@ -470,6 +458,25 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
                 k += 1
     value = " ".join(words)
     return FieldReading(value or None, confidence, (), value, "free text: no rule to check it against")
+
+
+def _address(runs: list[list[Slot]], words: list[str]) -> None:
+    """Words in a street address's shape, in place: STREETTYPE HOUSE [STAIRCASE FLAT].
+
+    Between a house number and a flat's (KIRKKOKATU 47 A 4) one character is the staircase:
+    a letter, however much it looks like a digit (a B drawn as an 8). A street's name is one
+    word with its type (MYLLYTIE, SATAMAKATU, ÅSVÄGEN): a type written apart before the house
+    number goes with the word before it.
+    """
+    for k in range(1, len(words) - 1):
+        if len(runs[k]) == 1 and words[k - 1].isdigit() and words[k + 1].isdigit():
+            letters = {c: p for c, p in fold(runs[k][0], LETTERS, _WORD_SAME_DRAWING).items() if c in LETTERS and p > 0}
+            if letters:
+                words[k] = max(letters, key=letters.__getitem__)
+    for k in range(len(words) - 2, 0, -1):
+        if words[k] in _STREET_TYPES and words[k - 1].isalpha() and words[k + 1][:1].isdigit():
+            runs[k - 1 : k + 1] = [runs[k - 1] + runs[k]]
+            words[k - 1 : k + 1] = [words[k - 1] + words[k]]
 
 
 def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldReading:
