@@ -221,10 +221,10 @@ def test_an_upright_stroke_across_a_rule_keeps_only_its_own_width() -> None:
     assert np.flatnonzero(ink[20:25].any(axis=0)).tolist() == [28, 29, 30, 31]
 
 
-def test_touching_neighbours_are_cut_at_the_separator() -> None:
-    """A 7 whose bar runs into the next box's 0 is one stroke with it: each box keeps its own half."""
+def _empty_comb(cells: int, box_w: float, box_h: float) -> tuple[np.ndarray, int, int, float]:
+    """A printed comb of ``cells`` boxes (box_w × box_h mm) as ``zone_crop`` cuts it at FIELD_DPI:
+    the crop, the margin and box height in pixels, and the pitch."""
     scale = FIELD_DPI / 25.4
-    cells, box_w, box_h = 4, 24.0, 7.0
     m = round(MARGIN_MM * scale)
     w, h = round(box_w * scale), round(box_h * scale)
     crop = np.full((h + m + round(5 * scale), w + 2 * m), 255, np.uint8)
@@ -232,6 +232,14 @@ def test_touching_neighbours_are_cut_at_the_separator() -> None:
     cv2.rectangle(crop, (m, m), (m + w, m + h), 0, 3)
     for k in range(1, cells):
         cv2.line(crop, (m + round(k * pitch), m), (m + round(k * pitch), m + h), 0, 3)
+    return crop, m, h, pitch
+
+
+def test_touching_neighbours_are_cut_at_the_separator() -> None:
+    """A 7 whose bar runs into the next box's 0 is one stroke with it: each box keeps its own half."""
+    scale = FIELD_DPI / 25.4
+    cells, box_w, box_h = 4, 24.0, 7.0
+    crop, m, h, pitch = _empty_comb(cells, box_w, box_h)
     x1, x2 = m + round(pitch), m + round(2 * pitch)  # box 1 and box 2's left edges
     top, bottom = m + round(1.5 * scale), m + h - round(1.5 * scale)
     cv2.line(crop, (x1 + 15, top), (x2 + 25, top), 0, 6)  # the 7's bar, on into box 2 ...
@@ -246,15 +254,8 @@ def test_touching_neighbours_are_cut_at_the_separator() -> None:
 def test_a_faint_digit_in_a_comb_is_read_whole() -> None:
     """A digit pressed lightly (grey 185) in a box beside black ones keeps all its ink: the
     field's threshold, set by the black digits, would leave the box nearly blank."""
-    scale = FIELD_DPI / 25.4
     cells, box_w, box_h = 3, 18.0, 7.0
-    m = round(MARGIN_MM * scale)
-    w, h = round(box_w * scale), round(box_h * scale)
-    crop = np.full((h + m + round(5 * scale), w + 2 * m), 255, np.uint8)
-    pitch = w / cells
-    cv2.rectangle(crop, (m, m), (m + w, m + h), 0, 3)
-    for k in range(1, cells):
-        cv2.line(crop, (m + round(k * pitch), m), (m + round(k * pitch), m + h), 0, 3)
+    crop, m, h, pitch = _empty_comb(cells, box_w, box_h)
     for k, grey in enumerate((0, 185, 0)):
         centre = (m + round((k + 0.5) * pitch), m + h // 2)
         cv2.ellipse(crop, centre, (round(pitch / 4), round(h / 3)), 0, 0, 360, grey, 6)
