@@ -251,6 +251,23 @@ def test_touching_neighbours_are_cut_at_the_separator() -> None:
         assert cols[-1] - cols[0] < pitch, f"box {k} holds ink of its neighbour"
 
 
+def test_a_big_character_reaching_over_a_separator_stays_whole() -> None:
+    """A big hand's 6 whose bowl crosses into the next box, where a 0 of its own stands apart:
+    cut at the separator it read as U. It keeps its bowl; the 0 stays in its box."""
+    scale = FIELD_DPI / 25.4
+    cells, box_w, box_h = 4, 24.0, 7.0
+    crop, m, h, pitch = _empty_comb(cells, box_w, box_h)
+    x2 = m + round(2 * pitch)  # box 2's left edge
+    middle, half = m + h // 2, round(2.2 * scale)
+    cv2.ellipse(crop, (x2 - 8, middle), (half, half), 0, 0, 360, 0, 6)  # reaching 1.5 mm over
+    cv2.ellipse(crop, (x2 + round(pitch / 2) + 4, middle), (10, half), 0, 0, 360, 0, 6)  # box 2's own 0, apart
+    comb = split_comb(crop, cells, (box_w, box_h), FIELD_DPI)
+    one = np.flatnonzero((comb.cells[1] < 255).any(axis=0))
+    assert one[-1] - one[0] >= 2 * half  # the whole ring
+    two = np.flatnonzero((comb.cells[2] < 255).any(axis=0))
+    assert two[-1] - two[0] < pitch / 2  # only the 0
+
+
 def test_a_faint_digit_in_a_comb_is_read_whole() -> None:
     """A digit pressed lightly (grey 185) in a box beside black ones keeps all its ink: the
     field's threshold, set by the black digits, would leave the box nearly blank."""

@@ -24,6 +24,7 @@ _STROKE_MM = 0.25  # a pen stroke along a rule makes it at least this much thick
 _DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
 FLAT = 1.25  # a hyphen is wider than tall by this much (an outlined one is a short box: 1.3–1.7)
 _OVER_MM = 1.0  # a character's strokes may reach this far past a separator into the next box
+_OWN_SHARE = 0.25  # a stroke in the neighbour's box this big against ours is the neighbour's own character
 
 
 @dataclass(frozen=True)
@@ -245,12 +246,18 @@ def _cell(
     # Characters written wide touch their neighbour (a 7's bar runs into the next 0): the two
     # are one component, and that pair is no character. A kept component that runs on more
     # than _OVER_MM past a separator with a box beyond it is cut at that separator.
+    # A big hand's character that only reaches over, with the neighbour's own character apart
+    # from it, stays whole (a 6 whose bowl crosses the separator read as U).
     reach = round(_OVER_MM * scale)
+    middles = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] / 2
+    written = [int(i) for i in np.unique(below_top[below_top > 0])]  # strokes in the boxes' band
     for part in map(int, np.flatnonzero(inside)):
         left, width = int(stats[part, cv2.CC_STAT_LEFT]), int(stats[part, cv2.CC_STAT_WIDTH])
-        if inner[0] and left < box[0] - reach:
+        own = _OWN_SHARE * stats[part, cv2.CC_STAT_AREA]
+        apart = [(middles[i] < box[0], middles[i] > box[1]) for i in written if stats[i, cv2.CC_STAT_AREA] >= own]
+        if inner[0] and left < box[0] - reach and not any(a for a, _ in apart):
             keep[:, : box[0]] &= labels[:, : box[0]] != part
-        if inner[1] and left + width > box[1] + reach:
+        if inner[1] and left + width > box[1] + reach and not any(b for _, b in apart):
             keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != part
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
