@@ -221,7 +221,8 @@ def _contender(reading: FieldReading, value: str, *, by_list: bool = False) -> b
     the name must still come from a plausible reading of the letters (``confidence`` above
     0), or be the name nearest to what was read when a letter was cut, merged or lost
     (TYMÄ5KYLÄ: JYVÄSKYLÄ), never clear on its own. Either way the pair must still hold
-    PAIR_POSTERIOR: the postal code, read apart, names the same municipality.
+    PAIR_POSTERIOR for the municipality and PAIR_CODE_POSTERIOR for the code: the postal
+    code, read apart, names the same municipality.
     """
     share = dict(reading.candidates).get(value, 0.0)
     if share < _CONTENDER:
