@@ -69,16 +69,17 @@ _FAINT = 30.0  # a pixel this much darker than the paper may be a faint stroke's
 _WRITING = 60.0  # ... when its stroke's darkest pixel is this much darker (else it is a shadow or dust)
 
 
-def ink_mask(grey: np.ndarray) -> np.ndarray:
+def ink_mask(grey: np.ndarray, level: float | None = None) -> np.ndarray:
     """Ink pixels (uint8 0/1), each stroke measured against its own darkness, not the field's.
 
     One threshold for the whole field loses a faint character next to dark ones (a pen
     pressed lightly, a pencil): most of its stroke is lighter than the field's threshold.
     Each connected stroke, found near the paper's level, gets the threshold ``ink_threshold``
-    would give a field written with it alone.
+    would give a field written with it alone. ``level``: ``ink_threshold(grey)``, if the
+    caller has it already.
     """
     paper = float(np.percentile(grey, 90))
-    mask = (grey < ink_threshold(grey)).astype(np.uint8)
+    mask = (grey < (ink_threshold(grey) if level is None else level)).astype(np.uint8)
     if paper - float(grey.min()) <= 40:
         return mask
     loose = (grey < paper - _FAINT).astype(np.uint8)
@@ -147,7 +148,7 @@ def split_comb(
     width, height = box_mm[0] * scale, box_mm[1] * scale
     level = ink_threshold(crop)
     ink = (crop < level).astype(np.uint8)
-    written = ink_mask(crop).astype(bool)
+    written = ink_mask(crop, level).astype(bool)
     top, bottom = _box_rows(ink, height, margin_mm * scale)
     rules = _runs(ink.sum(axis=1), ink.shape[1] * 0.45)
     band = ink[top : bottom + 1]
