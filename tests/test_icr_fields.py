@@ -739,6 +739,20 @@ def test_a_stroke_through_the_line_is_kept_whole() -> None:
     assert ys.min() < image.shape[0] and ys.max() - ys.min() >= 35
 
 
+def test_a_stroke_under_the_line_keeps_its_ink_up_to_it() -> None:
+    """A 0 whose bottom arc is drawn across the rule and under it: the arc keeps its ink up to
+    the rule (only the rule's own rows go), not only what lies below the rule's blurred edge."""
+    middle = {}
+
+    def zero(image: np.ndarray, left: int, rule: int) -> None:  # the arc: from the rule's rows to 10 px under
+        cv2.ellipse(image, (left + 25, rule + 6 - 35), (22, 35), 0, 0, 360, 0, 9)
+        middle.update(x=left + 25, rule=rule)
+
+    _image, ink = _box_with_writing(zero)
+    under = np.flatnonzero(ink[middle["rule"] + 3 :, middle["x"]])  # below the rule's 3 rows
+    assert len(under) >= 7 and under.min() == 0
+
+
 @pytest.mark.parametrize(("name", "field", "written"), [("scan_0014.png", "first_name", "SANNA")])
 def test_letters_written_on_the_writing_line_keep_their_feet(corpus: Path, truth: dict, name: str, field: str,
                                                              written: str) -> None:  # fmt: skip

@@ -126,7 +126,9 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
     own = (np.minimum(ink, flat_band).sum(axis=1) > _LINE_ROW * np.maximum(rows, 1)).astype(np.uint8)
     line_px = np.minimum(flat_band, own[:, None])
     edge = np.minimum(flat_band, 1 - line_px)
-    sits = _reach(rest, edge, 0, 1)  # a stroke down to the line, not into it
+    # A stroke down to the line, or up to it from below (a 0's bottom drawn across the line),
+    # keeps its ink to the line, not into it.
+    sits = np.maximum(_reach(rest, edge, 0, 1), _reach(rest, edge, 0, -1))
     stroke = np.maximum(rest, np.minimum(ink, edge))
     through = np.minimum(_reach(stroke, line_px, 0, 1), _reach(stroke, line_px, 0, -1))
     through = np.maximum(through, _reach(through, edge, 0, 1))  # and on below the line
