@@ -14,7 +14,7 @@ from conftest import CORPUS
 from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
 from intake.routing import align as registration
-from intake.routing.icr import CellReader, read_crop, read_zone, split_comb, zone_crop
+from intake.routing.icr import CellReader, _dash, read_crop, read_zone, split_comb, zone_crop
 from intake.routing.icr.comb import MARGIN_MM, _erase_rule
 from intake.routing.icr.decode import slots
 from intake.routing.icr.model import MODEL
@@ -154,6 +154,26 @@ def test_hyphen_written_on_the_bottom_rule_is_not_lost() -> None:
     ys, xs = np.nonzero(cells[6] < 255)
     assert ys.size, "the hyphen was erased with the rule"
     assert np.ptp(xs) > 1.5 * np.ptp(ys)  # flat: the reader's dash test (_dash) calls it a hyphen
+
+
+def test_a_slanting_dash_or_one_across_a_separator_is_a_hyphen() -> None:
+    """The box's shape test, not the model, reads a hyphen: drawn slanting it is taller than
+    its stroke, and drawn across a separator it keeps a stub of the rule at the box's side.
+    A small digit in the same box is still the model's."""
+    box = 89  # px: a 7.5 mm comb box at 300 dpi
+    model_says = {"M": 0.6, "-": 0.4}
+
+    def cell(draw) -> np.ndarray:
+        image = np.full((160, 72), 255, np.uint8)
+        draw(image)
+        return image
+
+    slanting = cell(lambda im: cv2.line(im, (20, 88), (52, 74), 0, 9))
+    stub = cell(lambda im: (cv2.line(im, (4, 80), (55, 80), 0, 9), cv2.line(im, (4, 62), (4, 90), 0, 6)))
+    small_two = cell(lambda im: cv2.putText(im, "2", (22, 95), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 4))
+    assert _dash(slanting, model_says, box) == {"-": 1.0}
+    assert _dash(stub, model_says, box) == {"-": 1.0}
+    assert _dash(small_two, model_says, box) == model_says
 
 
 def _empty_century_box() -> tuple[np.ndarray, object, str, tuple[int, int, int, int]]:

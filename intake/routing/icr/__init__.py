@@ -33,7 +33,8 @@ _SINGLE_LINE = {
 
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
-_DASH_HEIGHT = 0.2  # a hyphen's ink is lower than this share of the box's height, and flat (comb.FLAT)
+_DASH_HEIGHT = 0.2  # a hyphen's stroke is thinner than this share of the box's height (its typical column) ...
+_DASH_SPAN = 0.4  # ... all of its ink lower than this share (slanting, or through a separator), and flat (comb.FLAT)
 
 
 @dataclass(frozen=True)
@@ -137,12 +138,18 @@ def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
 def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
     """A box holding only a short flat stroke holds a hyphen: scaled up to the model's size a
     dash is just a bar, and the model spreads it over - + and E (drawn as an outline, M); its
-    shape says it plainly."""
-    ys, xs = np.nonzero(image < 255)
+    shape says it plainly. A dash drawn slanting, or across a separator (keeping a stub of the
+    rule where it crosses), is taller than its stroke: the stroke's thickness is its typical
+    column's."""
+    ink = image < 255
+    ys, xs = np.nonzero(ink)
     if not ys.size:
         return slot
     height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    return {"-": 1.0} if height < _DASH_HEIGHT * box_height and width > FLAT * height else slot
+    columns = ink[:, ink.any(axis=0)]
+    extent = columns.shape[0] - np.argmax(columns[::-1], axis=0) - np.argmax(columns, axis=0)
+    thin = float(np.median(extent)) < _DASH_HEIGHT * box_height
+    return {"-": 1.0} if thin and height < _DASH_SPAN * box_height and width > FLAT * height else slot
 
 
 def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:
