@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # chromium and chromium-driver: the desk's end-to-end tests (Selenium drives Debian's browser).
-# voikko-fi, libvoikko1: the Finnish word list free text is decoded with (intake/routing/icr/lexicon.py).
+# voikko-fi, libvoikko1, wswedish: the Finnish and Swedish word lists free text is decoded with
+# (intake/routing/icr/lexicon.py).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-swe tesseract-ocr-eng
-              poppler-utils openssl fonts-dejavu-core voikko-fi libvoikko1 python3 python3-venv make chromium chromium-driver)
+              poppler-utils openssl fonts-dejavu-core voikko-fi libvoikko1 wswedish python3 python3-venv make chromium chromium-driver)
 VENV=.venv
 
 install_system() {

@@ -63,7 +63,7 @@ def check_character_model() -> None:
 
 
 def check_lexicon() -> None:
-    """Voikko's Finnish word list must load: free text (names, streets) is decoded with it."""
+    """Voikko's Finnish dictionary and the Swedish word list must load: free text is decoded with them."""
     from intake.routing.icr.lexicon import lexicon
 
     lexicon()  # raises LexiconMissing (exit 4) with what to install

@@ -97,6 +97,11 @@ def test_rules_select_among_alternatives_never_invent() -> None:
         # The recogniser's best is K, but R is nearly as probable: the known surname wins.
         ("JÄRVINEN", {2: {"K": 0.6, "R": 0.4}}, "JÄRVINEN"),
         ("HÄMEENKATU 30", {6: {"X": 0.7, "K": 0.3}, 7: {"N": 0.55, "A": 0.45}}, "HÄMEENKATU 30"),
+        # Swedish words and streets, where no reading is a Finnish word (BEK OM SVAK: BER OM SVAR).
+        ("JAG BER OM SVAR", {5: {"K": 0.6, "R": 0.4}, 11: {"K": 0.7, "R": 0.3}}, "JAG BER OM SVAR"),
+        ("STORGATAN 50", {3: {"K": 0.8, "R": 0.2}}, "STORGATAN 50"),
+        # Finnish first: ON stays ON when the model leans to ÖN, a Swedish word (an island).
+        ("OSOITE ON", {6: {"Ö": 0.6, "O": 0.4}}, "OSOITE ON"),
         # R was offered, but far less probable than K: what was read stands.
         ("JÄRVINEN", {2: {"K": 0.995, "R": 0.005}}, "JÄKVINEN"),
         # The word needs a letter the recogniser never offered: nothing is invented.
@@ -114,6 +119,23 @@ def test_free_text_prefers_a_known_word_among_what_was_read(
     reading = rules.read_text([(_glyphs(written), _slots(written, confusions=confusions))])
     assert reading.value == value
     assert not reading.clear  # free text is never proven by a word list
+
+
+def test_the_word_list_knows_finnish_and_swedish() -> None:
+    from intake.routing.icr.lexicon import lexicon
+
+    words = lexicon()
+    assert words.finnish("KÄSITTELYÄ") and not words.swedish("KÄSITTELYÄ")
+    assert words.swedish("SVENSKA") and words.swedish("på") and not words.finnish("SVENSKA")
+    assert words.swedish("ÅSVÄGEN") and words.swedish("STORGATAN")  # a street: a word and its type
+    assert not words.known("SVEMSKA") and not words.known("GATAN1") and not words.known("X")
+
+
+def test_a_missing_swedish_word_list_is_named_with_its_package(tmp_path: Path) -> None:
+    from intake.routing.icr.lexicon import Lexicon, LexiconMissing
+
+    with pytest.raises(LexiconMissing, match="wswedish"):
+        Lexicon(swedish=tmp_path / "swedish")
 
 
 def test_address_names_are_chosen_as_words_among_what_was_read() -> None:

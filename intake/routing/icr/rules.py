@@ -360,7 +360,7 @@ def _known_spelt_ascii(word: str) -> bool:
         for bit, k in enumerate(places):
             if pattern >> bit & 1:
                 variant[k] = "Ä" if word[k] == "A" else "Ö"
-        if words.known("".join(variant)):
+        if words.finnish("".join(variant)):  # names: Voikko knows Swedish-speaking Finns' too
             return True
     return False
 
@@ -408,11 +408,22 @@ def _word(slots: Sequence[Slot]) -> str:
 
 
 def _known_word(slots: Sequence[Slot], best: tuple[float, str], against: float) -> str:
-    """The likeliest reading of a word that Voikko knows, if it is nearly as probable as ``against``."""
-    words = lexicon()
-    if len(slots) < 2 or (words.known(best[1]) and best[0] >= against + math.log(KNOWN_WORD)):
+    """The likeliest reading of a known word, if it is nearly as probable as ``against``.
+
+    Finnish first, then Swedish: the Swedish list has many short words that are also misread
+    Finnish ones (ON read ÖN, JA read TA), so a Swedish word is taken only where no reading
+    is a Finnish word (JAG BER OM SVAR PÅ SVENSKA).
+    """
+    if len(slots) < 2:
         return best[1]
-    return _first_known(slots, LETTERS + "-", against + math.log(KNOWN_WORD), words.known) or best[1]
+    floor = against + math.log(KNOWN_WORD)
+    for known in (lexicon().finnish, lexicon().swedish):
+        if known(best[1]) and best[0] >= floor:
+            return best[1]
+        word = _first_known(slots, LETTERS + "-", floor, known)
+        if word is not None:
+            return word
+    return best[1]
 
 
 def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
@@ -436,7 +447,9 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
                 runs.append(run)
     words = [_word(run) for run in runs]
     _address(runs, words)
-    known = lexicon().known
+    # Joins go by Finnish words only: the Swedish list's short words are too often the halves
+    # of a Finnish name split by a gap (JUHA NI), or make a Swedish word of two (BEK OM: BEKOM).
+    known = lexicon().finnish
     for span in range(2, _JOIN + 1):  # pairs first: TODIS TUS joins before VOIMASSA TODIS TUS could
         k = 0
         while k + span <= len(words):
