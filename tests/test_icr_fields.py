@@ -100,6 +100,9 @@ def test_rules_select_among_alternatives_never_invent() -> None:
         # Swedish words and streets, where no reading is a Finnish word (BEK OM SVAK: BER OM SVAR).
         ("JAG BER OM SVAR", {5: {"K": 0.6, "R": 0.4}, 11: {"K": 0.7, "R": 0.3}}, "JAG BER OM SVAR"),
         ("STORGATAN 50", {3: {"K": 0.8, "R": 0.2}}, "STORGATAN 50"),
+        # No house or flat number starts with 0: a company's OY read as 04 is the word.
+        ("RAKENNUS OY", {8: {"0": 0.75, "O": 0.25}, 9: {"4": 0.3, "Y": 0.7}}, "RAKENNUS OY"),
+        ("KOULUKATU 4", {9: {"4": 0.7, "Y": 0.3}}, "KOULUKATU 4"),
         # Finnish first: ON stays ON when the model leans to ÖN, a Swedish word (an island).
         ("OSOITE ON", {6: {"Ö": 0.6, "O": 0.4}}, "OSOITE ON"),
         # R was offered, but far less probable than K: what was read stands.
