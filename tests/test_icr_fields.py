@@ -15,7 +15,16 @@ from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
 from intake.routing import align as registration
 from intake.routing.fields import prove, read_fields
-from intake.routing.icr import CellReader, FieldReading, read_crop, read_glyphs, rules, split_lines, zone_crop
+from intake.routing.icr import (
+    _SURNAMES,
+    CellReader,
+    FieldReading,
+    read_crop,
+    read_glyphs,
+    rules,
+    split_lines,
+    zone_crop,
+)
 from intake.routing.icr.comb import MARGIN_MM
 from intake.routing.icr.line import Glyph, _group, split_line, written_ink
 from intake.routing.recognise import FIELD_DPI
@@ -122,6 +131,16 @@ def test_free_text_prefers_a_known_word_among_what_was_read(
     reading = rules.read_text([(_glyphs(written), _slots(written, confusions=confusions))])
     assert reading.value == value
     assert not reading.clear  # free text is never proven by a word list
+
+
+def test_a_name_split_into_two_words_by_a_gap_is_one_name() -> None:
+    """SALMIN EN: both pieces are Finnish words, so in free text the gap stands; in a surname
+    field the name they make is read. First names stay apart: ANNA MARIA is two names, though
+    Annamaria is one too."""
+    written = "SALMIN EN"
+    assert rules.read_text([(_glyphs(written), _slots(written))]).value == "SALMIN EN"
+    assert rules.read_text([(_glyphs(written), _slots(written))], name=True).value == "SALMINEN"
+    assert {"last_name"} == _SURNAMES
 
 
 def test_the_word_list_knows_finnish_and_swedish() -> None:

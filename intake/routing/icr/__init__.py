@@ -31,6 +31,8 @@ _SINGLE_LINE = {
 }
 
 
+# A surname is one word (or joined by a hyphen); first names may be two (ANNA MARIA, not ANNAMARIA).
+_SURNAMES = frozenset({"last_name"})
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
 _DASH_HEIGHT = 0.2  # a hyphen's stroke is thinner than this share of the box's height (its typical column) ...
@@ -192,7 +194,7 @@ def _by_kind(zone: Zone, lines: list[tuple[list[Glyph], list[Slot]]]) -> FieldRe
     if not lines:
         return FieldReading(None, 0.0, (), "", "nothing written")
     if zone.kind in (FieldKind.TEXT, FieldKind.MULTILINE) and not is_municipality(zone):
-        return rules.read_text(lines)
+        return rules.read_text(lines, name=zone.name in _SURNAMES)
     glyphs = [g for line, _ in lines for g in line]
     found = [s for _, line_slots in lines for s in line_slots]
     if is_municipality(zone):

@@ -427,11 +427,13 @@ def _known_word(slots: Sequence[Slot], best: tuple[float, str], against: float) 
     return best[1]
 
 
-def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldReading:
+def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]], *, name: bool = False) -> FieldReading:
     """Free text in block capitals: each word's best reading, spaces where the writer left them.
 
     A wide gap inside a word (some hands space their letters) splits it: two or three pieces,
     one of which is no word of its own, that make a known word together are read as that word.
+    ``name``: a person's surname, where the pieces may be words themselves (KOSKIN EN, SALMIN
+    EN): a surname is one word, not a phrase, so a known name they make is read.
     """
     runs: list[list[Slot]] = []
     confidence = 1.0
@@ -456,7 +458,7 @@ def read_text(lines: Sequence[tuple[Sequence[Glyph], Sequence[Slot]]]) -> FieldR
         while k + span <= len(words):
             pieces = words[k : k + span]
             # A piece that is no word: the first (KOSKINE N), or one of letters after it (ASIA N, ASE MATIE).
-            loose = [not known(w) and (i == 0 or w.isalpha()) for i, w in enumerate(pieces)]
+            loose = [(name or not known(w)) and (i == 0 or w.isalpha()) for i, w in enumerate(pieces)]
             # A house number is no piece of a word, nor is its staircase (ASEMATIE 17 A; 11 A: IRA;
             # after a street, 5 B: AB). No house number starts with 0: a round O (0 N: ON).
             house = len(pieces[0]) > 1 or (k > 0 and words[k - 1].isalpha() and not pieces[0].startswith("0"))
