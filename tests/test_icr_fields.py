@@ -760,6 +760,20 @@ def test_the_ring_of_a_written_a_is_kept(apex: int, ring: int, radius: int) -> N
     assert _pieces(ink) == 2
 
 
+def test_a_big_letters_dots_written_high_are_kept() -> None:
+    """A big hand's Ä (9 mm) with its dots 1.3 mm over it, up where the label is: still its dots."""
+
+    def big_a_with_dots(image: np.ndarray, left: int, rule: int) -> None:
+        top = rule - 105
+        cv2.line(image, (left + 100, rule - 5), (left + 130, top), 0, 6)
+        cv2.line(image, (left + 130, top), (left + 160, rule - 5), 0, 6)
+        for x in (left + 117, left + 143):
+            cv2.circle(image, (x, top - 3 - 15 - 4), 4, 0, -1)  # 15 px (1.3 mm) clear of the letter
+
+    _image, ink = _box_with_writing(big_a_with_dots)
+    assert _pieces(ink) == 3
+
+
 def test_the_dots_of_an_a_written_high_are_no_label() -> None:
     """Two dots over a written A near the box's left side, where the label could be: kept."""
 

@@ -22,6 +22,7 @@ _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
 _LINE_ROW = 0.3  # a row of a printed line's band inked across more than this share of it is the line's own
 _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
 _RING = 0.45  # a dot or ring over a letter is at most this share of the letter's height (or 1.2 mm)
+_DOT_GAP = 0.2  # ... no further above it than this share of the letter's height (or 1 mm)
 _OVER_LETTER = 0.3  # ... and this share of its width lies over the letter (a slanting A's ring sits at its right)
 _LABEL_MM = 2.3  # the printed label sits in the top of the box; written ink reaches lower
 _LABEL_START_MM = 4.0  # the label begins this close to the box's left side ...
@@ -213,7 +214,8 @@ def _diacritic(part: np.ndarray, letters: list[np.ndarray], scale: float) -> boo
     x, y, w, h, _ = part
     for lx, ly, lw, lh, _ in letters:
         small = h <= max(1.2 * scale, _RING * lh)  # a big hand's ring of Å is 1.9 mm tall
-        if small and ly - (y + h) < 1.0 * scale and y < ly and min(x + w, lx + lw) - max(x, lx) > _OVER_LETTER * w:
+        near = ly - (y + h) < max(1.0 * scale, _DOT_GAP * lh)  # a big hand's dots sit higher
+        if small and near and y < ly and min(x + w, lx + lw) - max(x, lx) > _OVER_LETTER * w:
             return True
     return False
 
