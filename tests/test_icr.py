@@ -169,11 +169,14 @@ def test_a_slanting_dash_or_one_across_a_separator_is_a_hyphen() -> None:
         return image
 
     slanting = cell(lambda im: cv2.line(im, (20, 88), (52, 74), 0, 9))
-    stub = cell(lambda im: (cv2.line(im, (4, 80), (55, 80), 0, 9), cv2.line(im, (4, 62), (4, 90), 0, 6)))
+    stub = cell(lambda im: (cv2.line(im, (2, 80), (55, 80), 0, 9), cv2.line(im, (2, 62), (2, 90), 0, 4)))
     small_two = cell(lambda im: cv2.putText(im, "2", (22, 95), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 4))
+    # A small 1 with a long flag (Delphine's): wider than tall, but its stem stands upright.
+    small_one = cell(lambda im: cv2.polylines(im, [np.array([(10, 80), (50, 64), (50, 92)])], False, 0, 6))
     assert _dash(slanting, model_says, box) == {"-": 1.0}
     assert _dash(stub, model_says, box) == {"-": 1.0}
     assert _dash(small_two, model_says, box) == model_says
+    assert _dash(small_one, model_says, box) == model_says
 
 
 def _empty_century_box() -> tuple[np.ndarray, object, str, tuple[int, int, int, int]]:

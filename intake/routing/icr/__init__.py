@@ -35,7 +35,8 @@ _SINGLE_LINE = {
 _SURNAMES = frozenset({"last_name"})
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
 _JOIN_ROUNDS = 3
-_DASH_HEIGHT = 0.2  # a hyphen's stroke is thinner than this share of the box's height (its typical column) ...
+_DASH_HEIGHT = 0.2  # a hyphen's stroke is thinner than this share of the box's height in every column ...
+_DASH_EDGE = 0.1  # ... but for the columns this close to the box's sides (share of its width)
 _DASH_SPAN = 0.4  # ... all of its ink lower than this share (slanting, or through a separator), and flat (comb.FLAT)
 
 
@@ -141,16 +142,21 @@ def _dash(image: np.ndarray, slot: Slot, box_height: float) -> Slot:
     """A box holding only a short flat stroke holds a hyphen: scaled up to the model's size a
     dash is just a bar, and the model spreads it over - + and E (drawn as an outline, M); its
     shape says it plainly. A dash drawn slanting, or across a separator (keeping a stub of the
-    rule where it crosses), is taller than its stroke: the stroke's thickness is its typical
-    column's."""
+    rule where it crosses), is taller than its stroke: what counts is the stroke's thickness
+    in every column away from the box's sides. A small 1 with a long flag is as flat, but its
+    stem stands upright."""
     ink = image < 255
     ys, xs = np.nonzero(ink)
     if not ys.size:
         return slot
     height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    columns = ink[:, ink.any(axis=0)]
+    edge = round(_DASH_EDGE * image.shape[1])  # a stub of the separator stands at the box's side
+    inner = ink[:, edge : image.shape[1] - edge]
+    columns = inner[:, inner.any(axis=0)]
+    if not columns.size:
+        return slot
     extent = columns.shape[0] - np.argmax(columns[::-1], axis=0) - np.argmax(columns, axis=0)
-    thin = float(np.median(extent)) < _DASH_HEIGHT * box_height
+    thin = int(extent.max()) < _DASH_HEIGHT * box_height  # no upright stroke anywhere (a small 1's stem)
     return {"-": 1.0} if thin and height < _DASH_SPAN * box_height and width > FLAT * height else slot
 
 
