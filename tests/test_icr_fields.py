@@ -797,6 +797,30 @@ def test_a_stroke_through_the_line_is_kept_whole() -> None:
     assert ys.min() < image.shape[0] and ys.max() - ys.min() >= 35
 
 
+def test_a_hook_drawn_along_the_line_keeps_a_letter_whole() -> None:
+    """A j whose hook runs along the writing line, in the line's blurred edge, from its stem to
+    its curl: kept, or the curl is a comma of its own (bjorn: b,jorn). Two letters whose feet
+    a stroke along the line joins stay two."""
+
+    def along(image: np.ndarray, x0: int, x1: int, rule: int) -> None:  # two rows right on the line
+        image[rule - 2 : rule, x0 : x1 + 1] = 0
+
+    def j(image: np.ndarray, left: int, rule: int) -> None:
+        cv2.line(image, (left + 40, rule - 80), (left + 40, rule - 1), 0, 4)  # the stem
+        along(image, left + 12, left + 40, rule)  # the hook
+        cv2.line(image, (left + 12, rule - 1), (left + 8, rule - 22), 0, 4)  # the curl
+
+    def two_letters(image: np.ndarray, left: int, rule: int) -> None:
+        cv2.line(image, (left, rule - 80), (left, rule - 1), 0, 4)  # an I ...
+        cv2.line(image, (left + 60, rule - 80), (left + 60, rule - 1), 0, 4)  # ... and another, 5 mm on
+        along(image, left, left + 60, rule)
+
+    _image, ink = _box_with_writing(j)
+    assert _pieces(ink) == 1
+    _image, ink = _box_with_writing(two_letters)
+    assert _pieces(ink) == 2
+
+
 def test_a_stroke_under_the_line_keeps_its_ink_up_to_it() -> None:
     """A 0 whose bottom arc is drawn across the rule and under it: the arc keeps its ink up to
     the rule (only the rule's own rows go), not only what lies below the rule's blurred edge."""

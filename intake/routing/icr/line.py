@@ -19,6 +19,8 @@ from intake.routing.icr.comb import MARGIN_MM, ink_mask
 from intake.units import px_per_mm
 
 _LONG_MM = 9.0  # a horizontal run this long is printed (no written stroke is)
+_HOOK_MM = 3.0  # a written stroke along a printed line, joining two pieces of a letter, is at most this long ...
+_HOOK_WIDE_MM = 4.0  # ... and the pieces it joins are at most this wide together
 _LINE_ROW = 0.3  # a row of a printed line's band inked across more than this share of it is the line's own
 _EDGE_MM = 1.6  # vertical rules are looked for this close to the box's left and right sides
 _RING = 0.45  # a dot or ring over a letter is at most this share of the letter's height (or 1.2 mm)
@@ -103,7 +105,7 @@ def _reach(seed: np.ndarray, band: np.ndarray, axis: int, step: int) -> np.ndarr
     return out
 
 
-def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
+def _remove_lines(ink: np.ndarray, lines: np.ndarray, scale: float) -> np.ndarray:
     """Ink without the printed lines, except where a written stroke meets one.
 
     People write on the writing line: a stroke that comes down to a line keeps its ink down
@@ -136,7 +138,34 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
     met = np.maximum(sits, through)
     side_band = np.minimum(side, 1 - flat)
     crossed = np.minimum(_reach(rest, side_band, 1, 1), _reach(rest, side_band, 1, -1))
-    return np.maximum(rest, np.minimum(ink, np.maximum(met, crossed)))
+    kept = np.maximum(rest, np.minimum(ink, np.maximum(met, crossed)))
+    return np.maximum(kept, _hooks(np.minimum(ink, edge) & (1 - kept), kept, scale))
+
+
+def _hooks(pieces: np.ndarray, kept: np.ndarray, scale: float) -> np.ndarray:
+    """Strokes drawn along a line, in its blurred edge, that join two kept pieces of one letter
+    (a j's hook between its stem and its curl): each end of the stroke meets kept ink, and
+    the pieces it joins are no wider together than a letter. A dashed line's blur meets the
+    feet of two neighbouring letters: they are too wide together to be one."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(pieces, connectivity=8)
+    if count < 2:
+        return pieces
+    _n, owner, owned, _ = cv2.connectedComponentsWithStats(kept, connectivity=8)
+    near = cv2.dilate(owner.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        if w > _HOOK_MM * scale:
+            continue
+        own = labels[y : y + h, x : x + w] == i
+        found = np.unique(near[y : y + h, x : x + w][own])
+        found = found[found > 0]
+        if found.size < 2:
+            continue
+        left = min(owned[k][0] for k in found)
+        right = max(owned[k][0] + owned[k][2] for k in found)
+        keep[i] = right - left <= _HOOK_WIDE_MM * scale
+    return keep[labels].astype(np.uint8)
 
 
 def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, separators: bool = False) -> np.ndarray:
@@ -150,7 +179,7 @@ def written_ink(crop: np.ndarray, box_mm: tuple[float, float], dpi: int, *, sepa
     m = round(MARGIN_MM * scale)
     box = (m, m, m + round(box_mm[0] * scale), m + round(box_mm[1] * scale))
     ink = ink_mask(crop)
-    ink = _remove_lines(ink, _printed_lines(ink, box, scale))
+    ink = _remove_lines(ink, _printed_lines(ink, box, scale), scale)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     label_line = box[1] + _LABEL_MM * scale
     inside = [box[0] <= x + w / 2 <= box[2] and y < box[3] + scale for x, y, w, h, _ in stats]  # not a neighbour's
