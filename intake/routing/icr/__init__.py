@@ -9,7 +9,7 @@ import numpy as np
 
 from intake.routing.icr import rules
 from intake.routing.icr.comb import FLAT, Comb, split_comb, zone_crop
-from intake.routing.icr.decode import FieldReading, Slot, slots
+from intake.routing.icr.decode import DIGITS, FieldReading, Slot, fold, slots
 from intake.routing.icr.line import Glyph, split_lines, split_touching
 from intake.routing.icr.model import CellReader, CellReading, IcrModelError
 from intake.routing.templates import FieldKind, Zone
@@ -45,12 +45,16 @@ class _Apart:
     wider: float  # a glyph wider than this share of the line's height may be characters touching
     narrowest: float  # each piece of a cut is at least this share of the height wide
     sure: float  # and every piece is read at least this surely
+    digits: float = 0.0  # a field of digits: a glyph this many times wider than tall is judged as digits
 
 
 # Touching characters are cut apart (_apart, line.split_touching): in fields of digits only
 # (and marks) ...
 _DIGITS_ONLY = frozenset({FieldKind.POSTAL, FieldKind.DATE, FieldKind.PHONE, FieldKind.AMOUNT, FieldKind.YTUNNUS})
-_DIGITS_APART = _Apart(wider=1.15, narrowest=0.35, sure=0.0)  # no digit is much wider than tall
+# No digit is much wider than tall; and one as wide as two digits, read surely as a letter (701
+# run together reads W), is no digit at all: its sureness as a digit is what a cut must beat.
+# A single digit is never that wide (Delphine's 1 with its long flag: 1.3-1.45 times).
+_DIGITS_APART = _Apart(wider=1.15, narrowest=0.35, sure=0.0, digits=1.6)
 # ... and in capital letters (names, addresses). M and W are wide, and a wide E cut in two reads
 # as a sure Z and a 5: each piece of a cut must be a letter's width and read surely. Set on
 # the dev corpus and checked on synthetic forms in held-out fonts (tools/icr/evaluate.py).
@@ -126,11 +130,18 @@ def _apart(glyphs: list[Glyph], reader: CellReader, rule: _Apart) -> list[Glyph]
             out.append(g)
             continue
         read = iter(_slots([g, *(piece for pieces in cuts for piece in pieces)], reader, True))
-        whole = max(next(read).values())
-        sure = [min(max(next(read).values()) for _ in pieces) for pieces in cuts]
+
+        as_digits = 0 < rule.digits * height < width
+        whole = _sureness(next(read), as_digits)
+        sure = [min(_sureness(next(read), as_digits) for _ in pieces) for pieces in cuts]
         best = int(np.argmax(sure))
         out.extend(cuts[best] if sure[best] > max(whole + _JOIN_MARGIN, rule.sure) else [g])
     return out
+
+
+def _sureness(slot: Slot, as_digits: bool) -> float:
+    """How surely a glyph is read: as any character, or as a digit (O counted as 0, I as 1)."""
+    return max(fold(slot, DIGITS).get(d, 0.0) for d in DIGITS) if as_digits else max(slot.values())
 
 
 def _joinable(a: Glyph, b: Glyph, height: float) -> bool:
