@@ -130,7 +130,6 @@ def _apart(glyphs: list[Glyph], reader: CellReader, rule: _Apart) -> list[Glyph]
             out.append(g)
             continue
         read = iter(_slots([g, *(piece for pieces in cuts for piece in pieces)], reader, True))
-
         as_digits = 0 < rule.digits * height < width
         whole = _sureness(next(read), as_digits)
         sure = [min(_sureness(next(read), as_digits) for _ in pieces) for pieces in cuts]

@@ -144,9 +144,9 @@ def _remove_lines(ink: np.ndarray, lines: np.ndarray, scale: float) -> np.ndarra
 
 def _hooks(pieces: np.ndarray, kept: np.ndarray, scale: float) -> np.ndarray:
     """Strokes drawn along a line, in its blurred edge, that join two kept pieces of one letter
-    (a j's hook between its stem and its curl): each end of the stroke meets kept ink, and
-    the pieces it joins are no wider together than a letter. A dashed line's blur meets the
-    feet of two neighbouring letters: they are too wide together to be one."""
+    (a j's hook between its stem and its curl): the stroke is short, meets two kept pieces,
+    and those are no wider together than a letter. A dashed line's blur meets the feet of two
+    neighbouring letters: they are too wide together to be one."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(pieces, connectivity=8)
     if count < 2:
         return pieces
