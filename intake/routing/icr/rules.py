@@ -401,7 +401,7 @@ def _word(slots: Sequence[Slot]) -> str:
     # Digits are likelier (OSOITE drawn round reads 050172), but a known word of some length
     # nearly as likely is the word: a house number is rarely a word (150 could be ISO). A short
     # number starting with 0 is no house or flat number: a known word then wins (OY read 04).
-    if len(slots) >= _WORD_OVER_DIGITS or (digits[1].startswith("0") and len(slots) < _WORD_OVER_DIGITS):
+    if len(slots) >= _WORD_OVER_DIGITS or digits[1].startswith("0"):
         word = _known_word(slots, letters, digits[0])
         if lexicon().known(word):
             return word
