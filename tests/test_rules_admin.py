@@ -171,20 +171,24 @@ def test_replay_lists_what_a_new_rule_set_would_send_elsewhere(tmp_path: Path, c
 
 
 @pytest.mark.parametrize(
-    ("extra", "last"),
+    ("scan", "extra", "last"),
     [
-        pytest.param([], "=> held: needs the customer's municipality (rule tyollisyys-", id="place-unproven"),
-        pytest.param(["--municipality", "Pori"], "=> tyollisyys-satakunta <kirjaamo@satakunta.tyollisyysalue.example>"
-                     " by rule tyollisyys-satakunta", id="advisor-gives-municipality"),
-        pytest.param(["--date", "2024-12-31"], "=> te-toimistot <kirjaamo@te-toimisto.example> by rule te-toimistot",
-                     id="before-the-reform"),
+        pytest.param("scan_0000.tif", [], "=> tyollisyys-satakunta <kirjaamo@satakunta.tyollisyysalue.example>"
+                     " by rule tyollisyys-satakunta", id="place-proven"),  # PORI and 28100, read and agreeing
+        pytest.param("scan_0028.pdf", [], "=> held: needs the customer's municipality (rule tyollisyys-",
+                     id="place-unproven"),  # MIKKELI 50100: the code is torn between two of its codes
+        pytest.param("scan_0028.pdf", ["--municipality", "Mikkeli"], "=> tyollisyys-mikkelin-seutu "
+                     "<kirjaamo@mikkelin-seutu.tyollisyysalue.example> by rule tyollisyys-mikkelin-seutu",
+                     id="advisor-gives-municipality"),
+        pytest.param("scan_0028.pdf", ["--date", "2024-12-31"], "=> te-toimistot <kirjaamo@te-toimisto.example> by"
+                     " rule te-toimistot", id="before-the-reform"),
     ],
 )  # fmt: skip
-def test_explain_a_real_scan(corpus: Path, capsys, extra: list[str], last: str) -> None:
-    args = ["rules", "explain", "--config", str(EXAMPLES / "intake.toml"), str(corpus / "scan_0000.tif"), *extra]
+def test_explain_a_real_scan(corpus: Path, capsys, scan: str, extra: list[str], last: str) -> None:
+    args = ["rules", "explain", "--config", str(EXAMPLES / "intake.toml"), str(corpus / scan), *extra]
     assert main(args) == ExitCode.OK
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("scan_0000.tif pages 1: te-ilmo1-fi (TE, fi), scanned ")
+    assert lines[0].startswith(f"{scan} pages 1: te-ilmo1-fi (TE, fi), scanned ")
     assert lines[1].split() == ["no", "kela-sv", "authority", "TE", "is", "not", "KELA"]
     assert len(lines) == 1 + 70 + 1 and lines[-1].strip().startswith(last)
 
