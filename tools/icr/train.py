@@ -90,17 +90,23 @@ def build(paths: list[Path], per_class: int, seed: int) -> tuple[np.ndarray, np.
     return np.array(xs, np.float32), np.array(ys, np.int64)
 
 
-def network(width: int = 1):
+def network(width: int = 1, depth: int = 1):
+    """A small VGG-style CNN: three stages of 3×3 convolutions, then two dense layers.
+
+    ``depth`` 2 gives the first and last stages a second convolution (the middle one has two
+    already): more layers to tell apart shapes that differ in one stroke (a footed 1 and a 2).
+    """
     import torch.nn as nn
 
     def block(cin: int, cout: int) -> list:
         return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
     a, b, c, d = 16 * width, 32 * width, 64 * width, 128 * width
+    extra = depth > 1
     return nn.Sequential(
-        *block(1, a), nn.MaxPool2d(2),
+        *block(1, a), *(block(a, a) if extra else []), nn.MaxPool2d(2),
         *block(a, b), *block(b, b), nn.MaxPool2d(2),
-        *block(b, c), nn.MaxPool2d(2),
+        *block(b, c), *(block(c, c) if extra else []), nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(0.3), nn.Linear(c * 3 * 3, d), nn.ReLU(), nn.Dropout(0.3),
         nn.Linear(d, len(CLASSES)),
     )  # fmt: skip
@@ -177,13 +183,16 @@ def start_from(model, onnx_path: Path) -> None:
 
 
 def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, init: Path | None = None, threads: int = 2,
-          width: int = 1, lr: float = 3e-3, narrow: float = 0.0):  # fmt: skip
+          width: int = 1, lr: float = 3e-3, narrow: float = 0.0, depth: int = 1):  # fmt: skip
     import torch
 
+    # A fresh deeper network's gradients pass through denormal floats: backward ran ten times
+    # slower. The flag is each thread's own, so it is set before the thread pool starts.
+    torch.set_flush_denormal(True)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(seed)
-    model = network(width)
+    model = network(width, depth)
     if init is not None:
         start_from(model, init)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -253,6 +262,7 @@ def main() -> None:
     )
     parser.add_argument("--validation", type=Path, default=CACHE / "validation.npz")
     parser.add_argument("--width", type=int, default=2, help="channels: 16·width, 32·width, 64·width")
+    parser.add_argument("--depth", type=int, default=1, help="2: a second convolution in the first and last stages")
     parser.add_argument("--narrow", type=float, default=0.0, help="share of each batch drawn narrow and slanted")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -288,7 +298,7 @@ def main() -> None:
         f"{len(x)} training samples, {len(vx)} held-out font samples ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    model = train(x, y, args.epochs, args.seed, args.init, args.threads, args.width, args.lr, args.narrow)
+    model = train(x, y, args.epochs, args.seed, args.init, args.threads, args.width, args.lr, args.narrow, args.depth)
     vlogits = predict(model, vx)
     temperature = fit_temperature(vlogits, vy)
     mnist_acc = float((predict(model, tx).argmax(1) == ty).mean())
@@ -302,7 +312,7 @@ def main() -> None:
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
             "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn, "lr": args.lr,
-            "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT,
+            "depth": args.depth, "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
