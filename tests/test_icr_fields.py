@@ -503,6 +503,26 @@ def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is(share
     assert values["postal_code"].candidates == ("28100", "28130")
 
 
+def test_a_clear_code_proves_the_place_but_not_which_of_its_names_was_written() -> None:
+    """VO9SO beside a clear 65100: VASA (0.54) or VAASA (0.44), Vaasa's two names, one letter cut
+    or merged. The code and the place agree, so the code is proven; the spelling is a guess and
+    goes to a person with both names (femke's VAASA went through as VASA)."""
+    torn = FieldReading(
+        "VASA", 0.0, (("VASA", 0.54), ("VAASA", 0.44), ("RESO", 0.02)), "VO9SO",
+        "nearest municipality name to what was read",
+    )  # fmt: skip
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("65100")),
+        "municipality": (_zone("municipality", FieldKind.TEXT), torn),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is True and values["municipality"].valid is not True
+    assert values["municipality"].candidates[:2] == ("VASA", "VAASA")
+    code = _doubtful(("65100", 0.6), ("65200", 0.4))  # both Vaasa: the pairs name the place, not the name
+    readings["postal_code"] = (_zone("postal_code", FieldKind.POSTAL), code)
+    assert prove(readings)["municipality"].valid is not True
+
+
 @pytest.mark.parametrize(("written", "valid"), [("PORI", True), ("TURKU", None)])
 def test_a_clear_code_proves_a_name_read_with_a_letter_in_doubt_only_if_it_names_the_same_place(
     written: str, valid: bool | None

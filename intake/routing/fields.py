@@ -154,8 +154,10 @@ def _places_agree(readings: dict[str, tuple[Zone, FieldReading]]) -> set[str]:
         # A clear postal code, and the written name read as that code's municipality (even
         # with a letter in doubt): each reading is checked by the other.
         if postal.clear and postal.value and written.value and _same_place(postal.value, written.value):
-            readings[f"{prefix}municipality"] = (pair[0], replace(written, clear=True))
-            agreed |= {name, f"{prefix}municipality"}
+            agreed.add(name)
+            if not _torn(written, written.value):  # the place agrees; its name as written must be clear too
+                readings[f"{prefix}municipality"] = (pair[0], replace(written, clear=True))
+                agreed.add(f"{prefix}municipality")
         # A clear municipality, and the postal code's best reading lies in it: the place is proven.
         elif written.clear and written.value and postal.value and _same_place(postal.value, written.value):
             agreed.add(f"{prefix}municipality")
@@ -211,7 +213,7 @@ def _agreed_municipality(
         return None
     ours = [(code, place, weight) for code, place, weight in joint if postal_area(code).municipality.code == key]  # type: ignore[union-attr]
     code, place, _ = max(ours, key=lambda item: item[2])
-    if not (_contender(postal, code) and _contender(written, place, by_list=True)):
+    if not (_contender(postal, code) and _contender(written, place, by_list=True)) or _torn(written, place):
         return None
     return place, share
 
@@ -234,6 +236,20 @@ def _contender(reading: FieldReading, value: str, *, by_list: bool = False) -> b
         return True
     nearest = reading.value == value == reading.candidates[0][0]
     return by_list and (reading.confidence > 0 or nearest)
+
+
+def _torn(written: FieldReading, place: str) -> bool:
+    """The municipality is read, but not which of its names was written (VASA or VAASA, both Vaasa).
+
+    A second field proves the place, not the spelling: the name read must hold PAIR_POSTERIOR
+    among the candidates that name the same municipality, or it is left to a person.
+    """
+    municipality = find_municipality(place)
+    if municipality is None:
+        return False
+    same = {text: p for text, p in written.candidates if (m := find_municipality(text)) and m.code == municipality.code}
+    total = sum(same.values())
+    return total > 0 and len(same) > 1 and same.get(place, 0.0) < decode.PAIR_POSTERIOR * total
 
 
 def _same_place(code: str, name: str) -> bool:
