@@ -23,24 +23,25 @@ from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.store import open_store
 
-# scan_0050.png: a legal-aid form (OIKEUSAPU) whose hand-printed henkilötunnus has several
-# rule-passing readings (the first is right, none clear) and whose municipality is unproven.
-# A better reader can make such a scan clear: then pick another (tools/icr/evaluate.py finds them).
-UNSURE_HETU = "scan_0050.png"
-UNSURE_HETU_TRUTH = "140798-961Y"
+# scan_0088.jpg: a Kela sickness-allowance form (KELA, kela-sv8-fi) whose hand-printed
+# henkilötunnus has several rule-passing readings (the first is right at 0.98, none clear) and
+# whose municipality is unproven. A better reader can make such a scan clear: then pick another
+# (scan_0050.png, the legal-aid form used before, became clear in round six of #10).
+UNSURE_HETU = "scan_0088.jpg"
+UNSURE_HETU_TRUTH = "111070-922Y"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 PASSWORD = "kala-kissa-2026"
 
 
 def write_config(folder: Path, pki: DemoPki, *, smtp_port: int = 25, hot_folder: Path | None = None,
                  live_wait_s: float = 20.0) -> Path:  # fmt: skip
-    """Legal-aid forms from Oulu go to the agency; everything else is held."""
+    """Kela forms from Oulu go to the agency; everything else is held."""
     hot = f'hot_folder = "{hot_folder}"\n' if hot_folder else ""
     path = folder / "intake.toml"
     path.write_text(f"""
 [[routing.rules]]
-id = "oikeusapu-oulu"
-authority = "OIKEUSAPU"
+id = "kela-oulu"
+authority = "KELA"
 municipality = ["Oulu"]
 destination = "agency"
 
