@@ -1,4 +1,4 @@
-"""Join two exported character models into one that reads with both (a geometric-mean ensemble).
+"""Join exported character models into one that reads with all of them (a geometric-mean ensemble).
 
 Run with the training venv (see tools/icr/train.py), from the repository root:
 
@@ -22,8 +22,11 @@ from tools.icr.train import CLASSES, export, network, start_from
 
 
 def load(path: Path):
-    """An exported model as a PyTorch network in evaluation mode, and its temperature."""
+    """An exported model as a PyTorch network in evaluation mode, its temperature and its meta."""
     meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    if "members" in meta:
+        members = ", ".join(m["model"] for m in meta["members"])
+        raise SystemExit(f"{path} is already joined: join its members ({members})")
     if meta["classes"] != list(CLASSES):
         raise SystemExit(f"{path}: its classes are not this training's ({''.join(meta['classes'])})")
     model = network(meta.get("width", 2), meta.get("depth", 1))
