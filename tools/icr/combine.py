@@ -29,7 +29,7 @@ def load(path: Path):
         raise SystemExit(f"{path} is already joined: join its members ({members})")
     if meta["classes"] != list(CLASSES):
         raise SystemExit(f"{path}: its classes are not this training's ({''.join(meta['classes'])})")
-    model = network(meta.get("width", 2), meta.get("depth", 1))
+    model = network(meta.get("width", 1), meta.get("depth", 1))  # models from before --width were 1 wide
     start_from(model, path)
     return model.eval(), float(meta.get("temperature", 1.0)), meta
 
