@@ -24,7 +24,7 @@ from intake.demo.pki import DemoPki
 from intake.store import open_store
 
 # scan_0088.jpg: a Kela sickness-allowance form (KELA, kela-sv8-fi) whose hand-printed
-# henkilötunnus has several rule-passing readings (the first is right at 0.98, none clear) and
+# henkilötunnus has several rule-passing readings (the first is right at 0.99, none clear) and
 # whose municipality is unproven. A better reader can make such a scan clear: then pick another
 # (scan_0050.png, the legal-aid form used before, became clear in round six of #10).
 UNSURE_HETU = "scan_0088.jpg"

@@ -62,7 +62,7 @@ def _readings(text: str, p: float = 0.97) -> list[dict[str, float]]:
 
 
 def test_model_is_small_and_knows_every_class() -> None:
-    assert MODEL.stat().st_size < 5_000_000  # two networks joined (tools/icr/combine.py); speed is make bench's
+    assert MODEL.stat().st_size < 8_000_000  # three networks joined (tools/icr/combine.py); speed is make bench's
     assert set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ-+") <= {c.upper() for c in CellReader().classes}
 
 

@@ -8,7 +8,7 @@ Run with the training venv (see tools/icr/train.py), from the repository root:
 Two networks trained apart (other depth, other start) err on different boxes: one model's
 doubt is often the other's certainty. The joined model's logits are the mean of each model's
 logits divided by its own temperature, so its softmax is the normalised geometric mean of the
-two calibrated softmaxes; the joined temperature starts at 1 and is fitted again by
+members' calibrated softmaxes; the joined temperature starts at 1 and is fitted again by
 tools/icr/calibrate.py. Intake still loads one file and runs one forward pass.
 """
 
