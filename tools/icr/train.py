@@ -260,9 +260,7 @@ def main() -> None:
     parser.add_argument("--drawn", type=int, default=0, help="digits drawn as taught here (1 with a long flag…)")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (lower to fine-tune gently)")
     parser.add_argument("--fonts-of", type=Path, help="train on the fonts this model (.onnx with its .json) used")
-    parser.add_argument(
-        "--threads", type=int, default=2, help="1 when the other core is busy"
-    )
+    parser.add_argument("--threads", type=int, default=2, help="1 when the other core is busy")
     parser.add_argument("--validation", type=Path, default=CACHE / "validation.npz")
     parser.add_argument("--width", type=int, default=2, help="channels: 16·width, 32·width, 64·width")
     parser.add_argument("--depth", type=int, default=1, help="2: a second convolution in the first and last stages")
