@@ -313,7 +313,7 @@ def main() -> None:
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
             "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn, "lr": args.lr,
-            "depth": args.depth, "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT,
+            "depth": args.depth, "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT, "seed": args.seed,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
