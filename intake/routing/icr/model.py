@@ -9,6 +9,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, InvalidProtobuf, NoSuchFile
 
 from intake.errors import EnvironmentProblem
 
@@ -65,28 +67,32 @@ def normalise(cell: np.ndarray) -> np.ndarray | None:
 
 
 @cache
-def _load(path: Path) -> tuple[cv2.dnn.Net, tuple[str, ...], float]:
+def _load(path: Path) -> tuple[onnxruntime.InferenceSession, tuple[str, ...], float]:
+    # One thread: intake reads pages in parallel processes, one per core (OMP_THREAD_LIMIT=1).
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
     try:
         meta = json.loads((path.with_suffix(".json")).read_text(encoding="utf-8"))
-        net = cv2.dnn.readNetFromONNX(str(path))
-    except (OSError, ValueError, cv2.error) as exc:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except (OSError, ValueError, Fail, InvalidArgument, InvalidProtobuf, NoSuchFile) as exc:
         raise IcrModelError(f"cannot load the character model {path}: {exc}; reinstall intake") from exc
-    return net, tuple(meta["classes"]), float(meta.get("temperature", 1.0))
+    return session, tuple(meta["classes"]), float(meta.get("temperature", 1.0))
 
 
 class CellReader:
-    """Reads single characters; one instance per process (cv2.dnn nets are not thread-safe)."""
+    """Reads single characters (ONNX Runtime on the CPU, the bundled model)."""
 
     def __init__(self, model: Path | None = None, *, top_k: int = 4) -> None:
-        self._net, self.classes, self._temperature = _load(model or MODEL)
+        self._session, self.classes, self._temperature = _load(model or MODEL)
+        self._input = self._session.get_inputs()[0].name
         self._top_k = top_k
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         """Softmax over ``classes`` for a batch of normalised images (N×SIZE×SIZE)."""
         if not images:
             return np.zeros((0, len(self.classes)), np.float32)
-        self._net.setInput(np.stack(images)[:, None].astype(np.float32))
-        logits = self._net.forward().reshape(len(images), -1) / self._temperature
+        batch = np.stack(images)[:, None].astype(np.float32)
+        logits = self._session.run(None, {self._input: batch})[0].reshape(len(images), -1) / self._temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
