@@ -291,6 +291,26 @@ def test_a_big_character_reaching_over_a_separator_stays_whole() -> None:
     assert two[-1] - two[0] < pitch / 2  # only the 0
 
 
+def test_a_stroke_drawn_down_a_separator_is_kept() -> None:
+    """A 0 whose right side runs down the separator (as a hand writing small and to the right
+    does): erasing the separator's band took that side with it and left a C. The side stays;
+    a 1 written near the next separator without touching it gets no piece of that separator."""
+    cells, box_w, box_h = 3, 18.0, 7.0
+    crop, m, h, pitch = _empty_comb(cells, box_w, box_h)
+    x1, x2 = m + round(pitch), m + round(2 * pitch)
+    crop[m + 2 : m + h - 1, x1 - 3 : x1 + 4] = 255  # a thin separator, as printed rules often are
+    cv2.line(crop, (x1, m), (x1, m + h), 0, 1)
+    radius = round(h / 3)
+    cv2.ellipse(crop, (x1 - radius, m + h // 2), (radius, radius), 0, 0, 360, 0, 6)  # its side down the line
+    cv2.line(crop, (x2 - 9, m + h // 4), (x2 - 9, m + 3 * h // 4), 0, 4)  # a 1, 7 px left of the next one
+    comb = split_comb(crop, cells, (box_w, box_h), FIELD_DPI)
+    ring = (comb.cells[0] < 128).astype(np.uint8)
+    _, hierarchy = cv2.findContours(ring, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    assert hierarchy is not None and (hierarchy[0][:, 3] >= 0).any(), "the 0 lost its side: no hole left"
+    one = np.flatnonzero((comb.cells[1] < 128).any(axis=0))
+    assert one[-1] - one[0] <= 6, "a piece of the separator stayed beside the 1"
+
+
 def test_a_faint_digit_in_a_comb_is_read_whole() -> None:
     """A digit pressed lightly (grey 185) in a box beside black ones keeps all its ink: the
     field's threshold, set by the black digits, would leave the box nearly blank."""

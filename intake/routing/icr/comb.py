@@ -25,6 +25,7 @@ _DASH_MM = 1.2  # ... over at least this length: a hyphen written on the line
 FLAT = 1.25  # a hyphen is wider than tall by this much (an outlined one is a short box: 1.3–1.7)
 _OVER_MM = 1.0  # a character's strokes may reach this far past a separator into the next box
 _OWN_SHARE = 0.25  # a stroke in the neighbour's box this big against ours is the neighbour's own character
+_LINE_SHARE = 0.6  # a printed line's own columns are inked in this share of the rows that have ink near it
 
 
 @dataclass(frozen=True)
@@ -184,12 +185,42 @@ def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
     ink[a:b, ~_through(above, below, b - a)] = False
 
 
-def _erase_separator(ink: np.ndarray, x: int, half: int) -> None:
-    """Remove a printed separator's columns, except where a written stroke crosses it."""
+def _erase_separator(ink: np.ndarray, x: int, half: int, beyond: int = 0) -> None:
+    """Remove a printed separator's columns, except where a written stroke crosses it or lies
+    along it (``_along``, when ``beyond`` is given)."""
     a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
     left = np.asarray(ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool))
     right = np.asarray(ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool))
-    ink[~_through(left, right, b - a), a:b] = False
+    keep = _through(left, right, b - a)
+    if beyond:
+        keep |= _along(ink, a, b, beyond)
+    ink[~keep, a:b] = False
+
+
+def _along(ink: np.ndarray, a: int, b: int, beyond: int) -> np.ndarray:
+    """Rows where a written stroke lies along the printed line in columns [a, b): the line's
+    own columns inked, and the ink going on at least ``beyond`` past one of its edges.
+
+    The erased band is wider than the line (registration, blur), so a stroke drawn down a
+    separator went with it: the side of a 0 sitting against a separator, and the 0 read as
+    a C. A stroke that comes near the line without touching it leaves the line as thin as
+    elsewhere, and the line is erased there as before.
+    """
+    rows = np.zeros(ink.shape[0], bool)
+    band = ink[:, a:b]
+    inked = band.any(axis=1)
+    if not inked.any():
+        return rows
+    cols = np.flatnonzero(band[inked].mean(axis=0) >= _LINE_SHARE)
+    if cols.size == 0:
+        return rows
+    left, right = a + int(cols[0]), a + int(cols[-1])
+    if left - beyond < 0 or right + beyond >= ink.shape[1]:
+        return rows
+    line = ink[:, left : right + 1].all(axis=1)
+    before = ink[:, left - beyond : left].all(axis=1)
+    after = ink[:, right + 1 : right + 1 + beyond].all(axis=1)
+    return np.asarray(line & (before | after))
 
 
 def _through(entry: np.ndarray, exit_: np.ndarray, by: int) -> np.ndarray:
@@ -234,8 +265,9 @@ def _cell(
         if end > y0 and start < y1:
             _erase_rule(ink, start - y0, end - y0)
     half = max(1, round(_RULE_HALF_MM * scale))
+    beyond = max(2, round(_STROKE_MM * scale))
     for x in box:
-        _erase_separator(ink, x, half)
+        _erase_separator(ink, x, half, beyond)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     # A character has ink inside the box; what lies wholly below it is the next field's print.
     below_top = labels[top - y0 + round(_RULE_HALF_MM * scale) + 1 : bottom - y0, :]
