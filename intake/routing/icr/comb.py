@@ -185,16 +185,13 @@ def _erase_rule(ink: np.ndarray, start: int, end: int) -> None:
     ink[a:b, ~_through(above, below, b - a)] = False
 
 
-def _erase_separator(ink: np.ndarray, x: int, half: int, beyond: int = 0) -> None:
+def _erase_separator(ink: np.ndarray, x: int, half: int, beyond: int) -> None:
     """Remove a printed separator's columns, except where a written stroke crosses it or lies
-    along it (``_along``, when ``beyond`` is given)."""
+    along it (``_along``: past the line's edge by ``beyond``)."""
     a, b = max(0, x - half), min(ink.shape[1], x + half + 1)
     left = np.asarray(ink[:, max(0, a - 2) : a].any(axis=1) if a > 0 else np.zeros(ink.shape[0], bool))
     right = np.asarray(ink[:, b : b + 2].any(axis=1) if b < ink.shape[1] else np.zeros(ink.shape[0], bool))
-    keep = _through(left, right, b - a)
-    if beyond:
-        keep |= _along(ink, a, b, beyond)
-    ink[~keep, a:b] = False
+    ink[~(_through(left, right, b - a) | _along(ink, a, b, beyond)), a:b] = False
 
 
 def _along(ink: np.ndarray, a: int, b: int, beyond: int) -> np.ndarray:
