@@ -72,7 +72,8 @@ def onto(base: Path, path: Path, out: Path) -> None:
         raise SystemExit(f"{base} is not a joined model of this training's classes")
     temperature = float(meta.get("temperature", 1.0))
     count = len(base_meta["members"])
-    joined_graph, extra = onnx.load(str(base)).graph, onnx.load(str(path))
+    joined, extra = onnx.load(str(base)), onnx.load(str(path))
+    joined_graph = joined.graph
     extra = compose.add_prefix(extra, prefix=f"m{count}_")
     image, inner = joined_graph.input[0].name, extra.graph.input[0].name
     for node in extra.graph.node:
@@ -88,7 +89,7 @@ def onto(base: Path, path: Path, out: Path) -> None:
         [*joined_graph.node, *extra.graph.node, *tail], "joined", [joined_graph.input[0]], [output],
         [*joined_graph.initializer, *extra.graph.initializer, *weights],
     )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=onnx.load(str(base)).opset_import)
+    model = helper.make_model(graph, opset_imports=joined.opset_import)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     added = {"model": path.name, **{k: v for k, v in meta.items() if k not in base_meta}}
