@@ -32,6 +32,7 @@ import numpy as np
 
 from intake.routing.icr.model import SIZE, normalise
 from tools.icr.glyphs import CANVAS, EXCLUDED, HELD_OUT, augment, drawn_digits, fonts, render
+from tools.icr.strokes import drawn as stroke_digits
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path("/work/icr-cache")
@@ -81,6 +82,19 @@ def drawn_samples(per_class: int, seed: int) -> tuple[list, list]:
     xs, ys = [], []
     for _ in range(per_class):
         for char, glyph in drawn_digits(rng).items():
+            x = normalise(augment(glyph, rng))
+            if x is not None:
+                xs.append(x)
+                ys.append(CLASSES.index(char))
+    return xs, ys
+
+
+def stroke_samples(per_class: int, seed: int) -> tuple[list, list]:
+    """All ten digits drawn in the shapes hands write them (``strokes.drawn``), augmented."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for _ in range(per_class):
+        for char, glyph in stroke_digits(rng).items():
             x = normalise(augment(glyph, rng))
             if x is not None:
                 xs.append(x)
@@ -258,6 +272,7 @@ def main() -> None:
     parser.add_argument("--init", type=Path, help="start from this exported model (.onnx with its .json)")
     parser.add_argument("--mnist-copies", type=int, default=6)
     parser.add_argument("--drawn", type=int, default=0, help="digits drawn as taught here (1 with a long flag…)")
+    parser.add_argument("--strokes", type=int, default=0, help="all ten digits drawn in several styles each")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (lower to fine-tune gently)")
     parser.add_argument("--fonts-of", type=Path, help="train on the fonts this model (.onnx with its .json) used")
     parser.add_argument("--threads", type=int, default=2, help="1 when the other core is busy")
@@ -293,6 +308,9 @@ def main() -> None:
     if args.drawn:
         dx, dy = drawn_samples(args.drawn, args.seed + 3000)
         x, y = np.concatenate([x, np.array(dx, np.float32)]), np.concatenate([y, np.array(dy, np.int64)])
+    if args.strokes:
+        sx, sy = stroke_samples(args.strokes, args.seed + 4000)
+        x, y = np.concatenate([x, np.array(sx, np.float32)]), np.concatenate([y, np.array(sy, np.int64)])
     tx, ty = mnist_samples(digits[test_rows], labels[test_rows], 1, args.seed + 2000)
     tx, ty = np.array(tx, np.float32), np.array(ty, np.int64)
     print(
@@ -312,7 +330,8 @@ def main() -> None:
             "held_out_font_accuracy": round(font_acc, 4), "held_out_mnist_accuracy": round(mnist_acc, 4),
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
-            "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn, "lr": args.lr,
+            "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn,
+            "strokes": args.strokes, "lr": args.lr,
             "depth": args.depth, "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT, "seed": args.seed,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
