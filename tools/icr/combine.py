@@ -13,7 +13,12 @@ tools/icr/calibrate.py. Intake still loads one file and runs one forward pass.
 
 ``--onto JOINED.onnx`` adds one model to a model already joined, side by side in one ONNX
 graph (the members' own files are not needed): each of the n + 1 members keeps an equal
-share, as if all had been joined at once.
+share, as if all had been joined at once (``--share`` gives it another).
+
+``--split JOINED.onnx --out DIR`` does the reverse: each member of a joined model is written
+to DIR as the exported model it was (its own .onnx and .json, as ``train`` wrote them), to be
+joined again in another company. Checked: each member read with PyTorch from its split file
+matches its part of the joined graph to 8·10⁻⁵ (the folded BatchNorm's rounding).
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ def joined(parts: list):
     return Joined().eval()
 
 
-def onto(base: Path, path: Path, out: Path) -> None:
-    """``path`` joined onto the joined model ``base``: logits (n·base + new/T) / (n + 1).
+def onto(base: Path, path: Path, out: Path, share: float | None = None) -> None:
+    """``path`` joined onto the joined model ``base``: logits (n·base + new/T) / (n + 1), or, with
+    ``share``, (1 − share)·base + share·new/T.
 
     Needs only the onnx package (no PyTorch). Checked: the result's logits equal that sum,
     computed from the two models apart, to 5·10⁻⁷."""
@@ -78,7 +84,8 @@ def onto(base: Path, path: Path, out: Path) -> None:
     image, inner = joined_graph.input[0].name, extra.graph.input[0].name
     for node in extra.graph.node:
         node.input[:] = [image if name == inner else name for name in node.input]
-    shares = {"onto_base_share": count / (count + 1), "onto_new_share": 1 / ((count + 1) * temperature)}
+    share = 1 / (count + 1) if share is None else share
+    shares = {"onto_base_share": 1 - share, "onto_new_share": share / temperature}
     weights = [numpy_helper.from_array(np.array(value, np.float32), name) for name, value in shares.items()]
     ends = (joined_graph.output[0].name, extra.graph.output[0].name)
     tail = [helper.make_node("Mul", [ends[0], "onto_base_share"], ["onto_base"]),
@@ -92,23 +99,65 @@ def onto(base: Path, path: Path, out: Path) -> None:
     model = helper.make_model(graph, opset_imports=joined.opset_import)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
-    added = {"model": path.name, **{k: v for k, v in meta.items() if k not in base_meta}}
+    added = {"model": path.name, "share": round(share, 4), **{k: v for k, v in meta.items() if k not in base_meta}}
     out_meta = {**base_meta, "members": [*base_meta["members"], added], "temperature": 1.0}
     out_meta.pop("temperature_fit", None)
     out.with_suffix(".json").write_text(json.dumps(out_meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size} bytes): {path.name} onto {base.name}'s {count} members")
 
 
+def split(base: Path, out: Path) -> None:
+    """Write each member of the joined model ``base`` to ``out`` as a model of its own."""
+    import re
+
+    import onnx
+    from onnx import utils
+
+    meta = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
+    if "members" not in meta:
+        raise SystemExit(f"{base} is not a joined model")
+    model = onnx.load(str(base))
+    graph = model.graph
+    # Each member's logits are divided by its temperature before the mean: /members.<i>/... ÷ T.
+    ends = {int(m.group(1)): node.input[0] for node in graph.node
+            if node.op_type == "Div" and (m := re.match(r"/members\.(\d+)/", node.input[0]))}  # fmt: skip
+    if sorted(ends) != list(range(len(meta["members"]))):
+        raise SystemExit(f"{base}: its graph is not one that combine joined (made with --onto?)")
+    order = {init.name: k for k, init in enumerate(graph.initializer)}
+    shared = {k: v for k, v in meta.items() if k not in ("members", "temperature", "temperature_fit")}
+    out.mkdir(parents=True, exist_ok=True)
+    for i, member in enumerate(meta["members"]):
+        path = out / member["model"]
+        utils.extract_model(str(base), str(path), [graph.input[0].name], [ends[i]])
+        part = onnx.load(str(path))
+        # start_from reads the weights in the order train exported them: keep the joined graph's.
+        weights = sorted(part.graph.initializer, key=lambda w: order[w.name])
+        del part.graph.initializer[:]
+        part.graph.initializer.extend(weights)
+        onnx.save(part, str(path))
+        path.with_suffix(".json").write_text(
+            json.dumps({**shared, **member}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", type=Path, nargs="+", help="exported models (.onnx with their .json)")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("models", type=Path, nargs="*", help="exported models (.onnx with their .json)")
+    parser.add_argument("--out", type=Path, required=True, help="the joined model (with --split: a folder)")
+    parser.add_argument("--split", type=Path, help="write this joined model's members to --out instead")
     parser.add_argument("--onto", type=Path, help="a joined model to add the one model to")
+    parser.add_argument("--share", type=float, help="with --onto: the added model's share (default: an equal one)")
     args = parser.parse_args()
+    if args.split:
+        split(args.split, args.out)
+        return
+    if not args.models:
+        raise SystemExit("no models to join")
     if args.onto:
         if len(args.models) != 1:
             raise SystemExit("--onto adds one model at a time")
-        onto(args.onto, args.models[0], args.out)
+        onto(args.onto, args.models[0], args.out, args.share)
         return
     parts = [load(path) for path in args.models]
     first = parts[0][2]
