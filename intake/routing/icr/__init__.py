@@ -34,6 +34,9 @@ _SINGLE_LINE = {
 # A surname is one word (or joined by a hyphen); first names may be two (ANNA MARIA, not ANNAMARIA).
 _SURNAMES = frozenset({"last_name"})
 _JOIN_MARGIN = 0.1  # how much surer of the joined pair than of either piece
+# ... or, near certainty where a margin of 0.1 cannot be had, how many times less in doubt: a
+# touching HÄ read as an M at 0.925 and cut into an H and an Ä at 0.999 each is cut.
+_DOUBT_RATIO = 10.0
 _JOIN_ROUNDS = 3
 _DASH_HEIGHT = 0.2  # a hyphen's stroke is thinner than this share of the box's height in every column ...
 _DASH_EDGE = 0.1  # ... but for the columns this close to the box's sides (share of its width)
@@ -114,7 +117,8 @@ def _apart(glyphs: list[Glyph], reader: CellReader, rule: _Apart) -> list[Glyph]
 
     A glyph wider than ``rule.wider`` times the line's height is tried in two, three or four
     pieces (each at least ``rule.narrowest`` of the height wide), and the cut whose least
-    sure piece is surest wins, if it beats the whole by _JOIN_MARGIN and ``rule.sure``.
+    sure piece is surest wins, if it beats the whole by _JOIN_MARGIN (or is _DOUBT_RATIO
+    times less in doubt) and ``rule.sure``.
     """
     heights = [g.image.shape[0] for g in glyphs if g.mark is None]
     if not heights:
@@ -134,7 +138,8 @@ def _apart(glyphs: list[Glyph], reader: CellReader, rule: _Apart) -> list[Glyph]
         whole = _sureness(next(read), as_digits)
         sure = [min(_sureness(next(read), as_digits) for _ in pieces) for pieces in cuts]
         best = int(np.argmax(sure))
-        out.extend(cuts[best] if sure[best] > max(whole + _JOIN_MARGIN, rule.sure) else [g])
+        clearer = sure[best] > whole + _JOIN_MARGIN or (1 - sure[best]) * _DOUBT_RATIO < 1 - whole
+        out.extend(cuts[best] if clearer and sure[best] > rule.sure else [g])
     return out
 
 
