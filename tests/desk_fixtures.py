@@ -23,12 +23,12 @@ from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.store import open_store
 
-# scan_0088.jpg: a Kela sickness-allowance form (KELA, kela-sv8-fi) whose hand-printed
-# henkilötunnus has several rule-passing readings (the first is right at 0.99, none clear) and
+# scan_0038.png: a Kela sickness-allowance form (KELA, kela-sv8-fi) whose hand-printed
+# henkilötunnus has several rule-passing readings (the first is right at 0.997, none clear) and
 # whose municipality is unproven. A better reader can make such a scan clear: then pick another
-# (scan_0050.png, the legal-aid form used before, became clear in round six of #10).
-UNSURE_HETU = "scan_0088.jpg"
-UNSURE_HETU_TRUTH = "111070-922Y"
+# (scan_0050.png became clear in round six of #10, scan_0088.jpg in round nine).
+UNSURE_HETU = "scan_0038.png"
+UNSURE_HETU_TRUTH = "290957-9422"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 PASSWORD = "kala-kissa-2026"
 
