@@ -85,6 +85,8 @@ def onto(base: Path, path: Path, out: Path, share: float | None = None) -> None:
     for node in extra.graph.node:
         node.input[:] = [image if name == inner else name for name in node.input]
     share = 1 / (count + 1) if share is None else share
+    if not 0 < share < 1:
+        raise SystemExit(f"--share must lie between 0 and 1, not {share}")
     shares = {"onto_base_share": 1 - share, "onto_new_share": share / temperature}
     weights = [numpy_helper.from_array(np.array(value, np.float32), name) for name, value in shares.items()]
     ends = (joined_graph.output[0].name, extra.graph.output[0].name)

@@ -76,25 +76,13 @@ def mnist_samples(images: np.ndarray, labels: np.ndarray, copies: int, seed: int
     return xs, ys
 
 
-def drawn_samples(per_class: int, seed: int) -> tuple[list, list]:
-    """Digits drawn stroke by stroke the way they are written here (``glyphs.drawn_digits``), augmented."""
+def drawn_samples(per_class: int, seed: int, draw=drawn_digits) -> tuple[list, list]:
+    """Digits drawn stroke by stroke, augmented: by default the way they are taught here
+    (``glyphs.drawn_digits``); ``strokes.drawn`` draws all ten in the shapes hands write them."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for _ in range(per_class):
-        for char, glyph in drawn_digits(rng).items():
-            x = normalise(augment(glyph, rng))
-            if x is not None:
-                xs.append(x)
-                ys.append(CLASSES.index(char))
-    return xs, ys
-
-
-def stroke_samples(per_class: int, seed: int) -> tuple[list, list]:
-    """All ten digits drawn in the shapes hands write them (``strokes.drawn``), augmented."""
-    rng = np.random.default_rng(seed)
-    xs, ys = [], []
-    for _ in range(per_class):
-        for char, glyph in stroke_digits(rng).items():
+        for char, glyph in draw(rng).items():
             x = normalise(augment(glyph, rng))
             if x is not None:
                 xs.append(x)
@@ -309,7 +297,7 @@ def main() -> None:
         dx, dy = drawn_samples(args.drawn, args.seed + 3000)
         x, y = np.concatenate([x, np.array(dx, np.float32)]), np.concatenate([y, np.array(dy, np.int64)])
     if args.strokes:
-        sx, sy = stroke_samples(args.strokes, args.seed + 4000)
+        sx, sy = drawn_samples(args.strokes, args.seed + 4000, stroke_digits)
         x, y = np.concatenate([x, np.array(sx, np.float32)]), np.concatenate([y, np.array(sy, np.int64)])
     tx, ty = mnist_samples(digits[test_rows], labels[test_rows], 1, args.seed + 2000)
     tx, ty = np.array(tx, np.float32), np.array(ty, np.int64)
