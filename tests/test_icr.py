@@ -372,20 +372,23 @@ def test_training_script_excludes_the_corpus_fonts() -> None:
         assert f'"{package}"' in source
 
 
-def test_drawn_digits_come_in_several_shapes_and_stay_on_the_canvas() -> None:
-    """The training's stroke-drawn digits (tools/icr/strokes.py): all ten, whole, and not one drawing each."""
+@pytest.mark.parametrize("which", ["digits", "capitals"])
+def test_drawn_characters_come_in_several_shapes_and_stay_on_the_canvas(which: str) -> None:
+    """The training's stroke-drawn digits and capitals (tools/icr/strokes.py): all of them,
+    whole, and not one drawing each."""
     from tools.icr.glyphs import CANVAS
-    from tools.icr.strokes import drawn
+    from tools.icr.strokes import drawn, drawn_capitals
 
+    draw, chars = (drawn, "0123456789") if which == "digits" else (drawn_capitals, "ABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ")
     rng = np.random.default_rng(3)
-    samples = [drawn(rng) for _ in range(40)]
-    assert all(sorted(sample) == list("0123456789") for sample in samples)
+    samples = [draw(rng) for _ in range(40)]
+    assert all(sorted(sample) == sorted(chars) for sample in samples)
     for sample in samples:
         for char, image in sample.items():
             ys, xs = np.nonzero(image < 128)
             assert len(xs) > 40, f"{char} has hardly any ink"
             assert xs.min() > 2 and ys.min() > 2 and xs.max() < CANVAS - 3 and ys.max() < CANVAS - 3, char
-    for char in "0123456789":
+    for char in chars:
         masks = [(sample[char] < 128).astype(np.float32) for sample in samples]
         overlap = [float((a * b).sum() / max(a.sum(), b.sum())) for a, b in itertools.pairwise(masks)]
         assert min(overlap) < 0.6, f"every {char} is drawn alike"
