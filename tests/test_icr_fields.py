@@ -905,3 +905,20 @@ def test_fields_written_lightly_in_hollow_letters_are_read(corpus: Path, truth: 
     assert {"postal_code", "municipality", "phone", "valid_from", "signed_date"} <= set(values)
     assert values["postal_code"].value == document["values"]["postal_code"] == "50100"
     assert "email" not in values  # left empty on this form, and still not read
+
+
+def test_the_measure_counts_henkilotunnus_by_century_sign_apart_and_once_in_the_total() -> None:
+    """tools/icr/evaluate.py: a new century sign is outside the check character and rare, so
+    the codes that carry one are counted on their own row too; the total counts each field once."""
+    from tools.icr.evaluate import NEW_SIGNS, USUAL_SIGNS, tally
+
+    zone = _zone("hetu", FieldKind.HETU)
+    documents = []
+    doubtful = _doubtful(("010594Y9032", 0.9), ("010594X9032", 0.1))
+    for written, reading in (("131052-308T", _clear("131052-308T")), ("010594Y9032", doubtful)):
+        sample = {"zone": "hetu", "kind": "hetu", "value": written, "hand": "test"}
+        documents.append(([sample], {"hetu": (zone, reading)}))
+    table = tally(documents)
+    assert (table["hetu"]["n"], table["hetu"]["valid"], table["hetu"]["first"]) == (2, 1, 2)
+    assert (table[USUAL_SIGNS]["n"], table[USUAL_SIGNS]["valid"]) == (1, 1)
+    assert (table[NEW_SIGNS]["n"], table[NEW_SIGNS]["valid"], table[NEW_SIGNS]["exact"]) == (1, 0, 0)
