@@ -78,8 +78,9 @@ def mnist_samples(images: np.ndarray, labels: np.ndarray, copies: int, seed: int
 
 
 def drawn_samples(per_class: int, seed: int, draw=drawn_digits) -> tuple[list, list]:
-    """Digits drawn stroke by stroke, augmented: by default the way they are taught here
-    (``glyphs.drawn_digits``); ``strokes.drawn`` draws all ten in the shapes hands write them."""
+    """Characters drawn stroke by stroke, augmented: by default digits the way they are taught
+    here (``glyphs.drawn_digits``); ``strokes.drawn`` draws all ten in the shapes hands write
+    them, ``strokes.drawn_capitals`` the capitals A–Ö."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for _ in range(per_class):
