@@ -172,7 +172,7 @@ SKETCHES: dict[str, Callable[[np.random.Generator], list[Stroke]]] = {
 # on top, an M with upright or splayed sides, a Y of three strokes or of two).
 
 
-def _width(r: np.random.Generator, lo: float = 0.24, hi: float = 0.34) -> float:
+def _width(r: np.random.Generator, lo: float, hi: float) -> float:
     return float(r.uniform(lo, hi))
 
 
