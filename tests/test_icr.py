@@ -275,6 +275,30 @@ def test_touching_neighbours_are_cut_at_the_separator() -> None:
         assert cols[-1] - cols[0] < pitch, f"box {k} holds ink of its neighbour"
 
 
+def test_a_pair_written_touching_gives_each_box_its_half() -> None:
+    """A big 0 that runs over the separator into the 1 written beside it: one stroke whose
+    middle lies in the 0's box. That box cuts it at the separator; the 1's box takes the
+    rest (it was left empty, and the whole code unread). The tail of a 7's bar reaching into
+    an empty box is no character: that box stays empty."""
+    scale = FIELD_DPI / 25.4
+    cells, box_w, box_h = 4, 24.0, 7.0
+    crop, m, h, pitch = _empty_comb(cells, box_w, box_h)
+    x1, x2 = m + round(pitch), m + round(2 * pitch)  # box 1 and box 2's left edges
+    middle, top, bottom = m + h // 2, m + round(1.2 * scale), m + h - round(1.2 * scale)
+    cv2.ellipse(crop, (x1 - 12, middle), (round(pitch / 2) + 2, (bottom - top) // 2), 0, 0, 360, 0, 6)
+    cv2.line(crop, (x1 + 16, top), (x1 + 16, bottom), 0, 6)  # the 1, touching the 0's side
+    cv2.line(crop, (x2 + 20, top), (x2 + round(pitch) + 22, top), 0, 6)  # box 2's 7: its bar into box 3 ...
+    cv2.line(crop, (x2 + round(pitch) - 4, top), (x2 + 30, bottom), 0, 6)  # ... and its stem
+    comb = split_comb(crop, cells, (box_w, box_h), FIELD_DPI)
+    zero = np.flatnonzero((comb.cells[0] < 128).any(axis=0))
+    assert zero[-1] - zero[0] < pitch, "the 0's box holds the 1 too"
+    one = (comb.cells[1] < 128).astype(np.uint8)
+    rows, cols = np.flatnonzero(one.any(axis=1)), np.flatnonzero(one.any(axis=0))
+    assert rows.size and rows[-1] - rows[0] >= 0.7 * (bottom - top), "the 1's box is empty"
+    assert cols[-1] - cols[0] < pitch / 2
+    assert not (comb.cells[3] < 128).any(), "a piece of the 7's bar became a character"
+
+
 def test_a_big_character_reaching_over_a_separator_stays_whole() -> None:
     """A big hand's 6 whose bowl crosses into the next box, where a 0 of its own stands apart:
     cut at the separator it read as U. It keeps its bowl; the 0 stays in its box."""

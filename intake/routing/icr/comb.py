@@ -26,6 +26,7 @@ FLAT = 1.25  # a hyphen is wider than tall by this much (an outlined one is a sh
 _OVER_MM = 1.0  # a character's strokes may reach this far past a separator into the next box
 _OWN_SHARE = 0.25  # a stroke in the neighbour's box this big against ours is the neighbour's own character
 _LINE_SHARE = 0.6  # a printed line's own columns are inked in this share of the rows that have ink near it
+_HALF_HEIGHT = 0.5  # a touching pair's half in the next box is a character of its own when this tall against the box
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def _cell(
             keep[:, : box[0]] &= labels[:, : box[0]] != part
         if inner[1] and left + width > box[1] + reach and not any(b for _, b in apart):
             keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != part
+    keep |= _neighbours_half(labels, stats, inside, written, box, inner, reach, bottom - top)
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
@@ -302,6 +304,48 @@ def _cell(
     x0 = min(box[0], int(cols[0])) if cols.size else box[0]
     x1 = max(box[1], int(cols[-1]) + 1) if cols.size else box[1]
     return np.where(keep, grey, np.uint8(255))[:, x0:x1]
+
+
+def _neighbours_half(
+    labels: np.ndarray,
+    stats: np.ndarray,
+    inside: np.ndarray,
+    written: list[int],
+    box: tuple[int, int],
+    inner: tuple[bool, bool],
+    reach: int,
+    height: int,
+) -> np.ndarray:
+    """This box's side of a character pair written touching, whose middle lies next door.
+
+    The neighbour's box cuts such a pair at the separator when nothing of ours stands apart
+    from it (``_cell``); without this, our half went nowhere: a 1 touching the 0 before it
+    left its own box empty. Only an upright half (``_HALF_HEIGHT`` of the box) is ours: the
+    tail of a 7's bar reaching into an empty box is not a character.
+    """
+    found = np.zeros(labels.shape, bool)
+    span = box[1] - box[0]
+    middles = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] / 2
+    for part in written:
+        if inside[part]:
+            continue
+        left, width = int(stats[part, cv2.CC_STAT_LEFT]), int(stats[part, cv2.CC_STAT_WIDTH])
+        own = _OWN_SHARE * stats[part, cv2.CC_STAT_AREA]
+        ours = [middles[i] for i in written if i != part and stats[i, cv2.CC_STAT_AREA] >= own]
+        if inner[0] and box[0] - span < middles[part] < box[0] and left + width > box[0] + reach:
+            if any(m > box[0] for m in ours):
+                continue
+        elif inner[1] and box[1] < middles[part] < box[1] + span and left < box[1] - reach:
+            if any(m < box[1] for m in ours):
+                continue
+        else:
+            continue
+        half = np.zeros(labels.shape, bool)
+        half[:, box[0] + 1 : box[1]] = labels[:, box[0] + 1 : box[1]] == part
+        rows = np.flatnonzero(half.any(axis=1))
+        if rows.size and rows[-1] - rows[0] >= _HALF_HEIGHT * height:
+            found |= half
+    return found
 
 
 def _dash_below(
