@@ -109,8 +109,8 @@ def beam(slots_: Sequence[Slot], allowed: Sequence[str], *, width: int = _BEAM) 
     scored: list[tuple[float, str]] = [(0.0, "")]
     for slot, chars in zip(slots_, allowed, strict=True):
         options = sorted(((slot.get(c, 0.0), c) for c in chars), reverse=True)[:_PER_SLOT]
-        options = [(p, c) for p, c in options if p > 0] or options[:1]
-        scored = sorted(((s + _log(p), text + c) for s, text in scored for p, c in options), reverse=True)[:width]
+        logs = [(_log(p), c) for p, c in ([(p, c) for p, c in options if p > 0] or options[:1])]
+        scored = sorted([(s + lp, text + c) for s, text in scored for lp, c in logs], reverse=True)[:width]
     return scored
 
 
