@@ -416,3 +416,42 @@ def test_drawn_characters_come_in_several_shapes_and_stay_on_the_canvas(which: s
         masks = [(sample[char] < 128).astype(np.float32) for sample in samples]
         overlap = [float((a * b).sum() / max(a.sum(), b.sum())) for a, b in itertools.pairwise(masks)]
         assert min(overlap) < 0.6, f"every {char} is drawn alike"
+
+
+def test_unipen_characters_are_read_by_their_components_and_drawn_upright(tmp_path: Path) -> None:
+    """tools/icr/unipen.py on a small file in UNIPEN's format: a segment names components
+    (pen-up ones with points count, but are not ink) or points within them; a label outside
+    the digits and capitals, or components that are not there, give nothing. Tablets count y
+    upwards: a stroke written upwards ends at the top of the drawing."""
+    from tools.icr import unipen
+    from tools.icr.glyphs import CANVAS
+
+    (tmp_path / "include" / "xyz" / "data").mkdir(parents=True)
+    (tmp_path / "data" / "1a" / "xyz").mkdir(parents=True)
+    stroke = "\n".join(f"\t{100 + k}\t{200 + 40 * k}" for k in range(6))  # written upwards
+    (tmp_path / "include" / "xyz" / "data" / "w1.dat").write_text(
+        ".VERSION 1.0\n.WRITER_ID writer_a\n"
+        f".PEN_DOWN\n{stroke}\n.PEN_UP\n\t105\t400\n\t150\t400\n"  # 0 ink, 1 the pen in the air
+        ".PEN_DOWN\n\t150\t400\n\t150\t200\n.PEN_UP\n"  # 2
+        ".WRITER_ID writer_b\n.PEN_DOWN\n\t10\t10\n\t20\t20\n\t30\t30\n\t40\t40\n.PEN_UP\n",  # 3
+        encoding="latin-1",
+    )
+    (tmp_path / "data" / "1a" / "xyz" / "w1.dat").write_text(
+        ".VERSION 1.0\n.INCLUDE xyz/data/w1.dat\n"
+        '.SEGMENT CHARACTER 0-2 ? "4"\n'
+        '.SEGMENT CHARACTER 3:1-3:2 OK "7"\n'
+        '.SEGMENT CHARACTER 3 ? "%"\n'
+        '.SEGMENT CHARACTER 4-5 ? "1"\n',
+        encoding="latin-1",
+    )
+    four, seven = unipen.read(tmp_path, ("1a",))
+    assert (four.label, four.writer, four.site) == ("4", "xyz/writer_a", "xyz")
+    assert [len(s) for s in four.strokes] == [6, 2]  # the pen-up component is no stroke
+    assert seven.writer == "xyz/writer_b" and seven.strokes[0].tolist() == [[20, 20], [30, 30]]
+    image = unipen.draw(four, np.random.default_rng(0), pen=3)
+    ys, xs = np.nonzero(image < 128)
+    assert ys.min() > 0 and ys.max() < CANVAS - 1 and xs.min() > 0 and xs.max() < CANVAS - 1
+    first = unipen.draw(unipen.Sample("1", (four.strokes[0],), "w", "xyz"), np.random.default_rng(0), pen=3)
+    ys, xs = np.nonzero(first < 128)
+    assert ys[np.argmin(xs)] > ys[np.argmax(xs)], "drawn upside down: the stroke goes up and to the right"
+    assert unipen.held_out(four) == unipen.held_out(unipen.Sample("0", (), "xyz/writer_a", "xyz"))

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from intake.routing.icr.model import SIZE, normalise
+from tools.icr import unipen
 from tools.icr.glyphs import CANVAS, EXCLUDED, HELD_OUT, augment, drawn_digits, fonts, render
 from tools.icr.strokes import drawn as stroke_digits
 from tools.icr.strokes import drawn_capitals
@@ -264,6 +265,10 @@ def main() -> None:
     parser.add_argument("--drawn", type=int, default=0, help="digits drawn as taught here (1 with a long flag…)")
     parser.add_argument("--strokes", type=int, default=0, help="all ten digits drawn in several styles each")
     parser.add_argument("--capitals", type=int, default=0, help="capitals A–Ö drawn stroke by stroke, this many each")
+    parser.add_argument(
+        "--unipen", type=Path, help="UNIPEN train_r01_v07 (tools/icr/unipen.py): real digits and capitals"
+    )
+    parser.add_argument("--unipen-copies", type=int, default=1, help="augmented copies of each UNIPEN character")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (lower to fine-tune gently)")
     parser.add_argument("--fonts-of", type=Path, help="train on the fonts this model (.onnx with its .json) used")
     parser.add_argument("--threads", type=int, default=2, help="1 when the other core is busy")
@@ -305,6 +310,9 @@ def main() -> None:
     if args.capitals:
         cx, cy = drawn_samples(args.capitals, args.seed + 5000, drawn_capitals)
         x, y = np.concatenate([x, np.array(cx, np.float32)]), np.concatenate([y, np.array(cy, np.int64)])
+    if args.unipen:  # the held-out writers stay out (unipen.held_out)
+        ux, uy = unipen.samples(unipen.read(args.unipen), args.unipen_copies, args.seed + 6000, CLASSES)
+        x, y = np.concatenate([x, np.array(ux, np.float32)]), np.concatenate([y, np.array(uy, np.int64)])
     tx, ty = mnist_samples(digits[test_rows], labels[test_rows], 1, args.seed + 2000)
     tx, ty = np.array(tx, np.float32), np.array(ty, np.int64)
     print(
@@ -326,6 +334,7 @@ def main() -> None:
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
             "per_class": args.per_class, "epochs": args.epochs, "width": args.width, "drawn": args.drawn,
             "strokes": args.strokes, "capitals": args.capitals, "lr": args.lr,
+            "unipen_copies": args.unipen_copies if args.unipen else 0,
             "depth": args.depth, "narrow": args.narrow, "narrowest": NARROWEST, "slant": SLANT, "seed": args.seed,
             "started_from": args.init.name if args.init else None}  # fmt: skip
     export(model, args.out, meta)
