@@ -200,7 +200,7 @@ def samples(
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for sample in found:
-        if held_out(sample) == training:
+        if held_out(sample) == training:  # training takes the writers not held out, and the other way round
             continue
         for _ in range(copies):
             x = normalise(augment(draw(sample, rng), rng))

@@ -290,7 +290,7 @@ def _cell(
             keep[:, : box[0]] &= labels[:, : box[0]] != part
         if inner[1] and left + width > box[1] + reach and not any(b for _, b in apart):
             keep[:, box[1] + 1 :] &= labels[:, box[1] + 1 :] != part
-    keep |= _neighbours_half(labels, stats, inside, written, box, inner, reach, bottom - top)
+    keep |= _neighbours_half(labels, stats, middles, inside, written, box, inner, reach, bottom - top)
     if keep.sum() < BLANK_SHARE * keep.size:  # nothing, or a speck: was a hyphen written on a rule?
         # Only the bottom rule: the printed label sits right above the top one.
         near = [(a - y0, b - y0) for a, b in rules if bottom - 3 <= a <= bottom + 3]
@@ -309,6 +309,7 @@ def _cell(
 def _neighbours_half(
     labels: np.ndarray,
     stats: np.ndarray,
+    middles: np.ndarray,
     inside: np.ndarray,
     written: list[int],
     box: tuple[int, int],
@@ -325,7 +326,6 @@ def _neighbours_half(
     """
     found = np.zeros(labels.shape, bool)
     span = box[1] - box[0]
-    middles = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] / 2
     for part in written:
         if inside[part]:
             continue
