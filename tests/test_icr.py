@@ -207,6 +207,25 @@ def test_hyphen_written_under_the_box_is_read() -> None:
 
 
 @needs_corpus
+def test_a_short_light_hyphen_is_not_taken_for_a_blank_century_box() -> None:
+    """A hyphen 0.9 mm long, thin and light, has less ink than a box needs not to be blank; in
+    the century box, which is never left blank, its shape still reads. A speck of dust does not."""
+    crop, zone, truth, (left, right, top, bottom) = _empty_century_box()
+    scale = FIELD_DPI / 25.4
+    middle, centre = (top + bottom) // 2, (left + right) // 2
+    dashed = crop.copy()
+    dashed[middle : middle + round(0.25 * scale), centre - round(0.45 * scale) : centre + round(0.45 * scale)] = 150
+    cells = split_comb(dashed, 11, zone.box[2:], FIELD_DPI).cells
+    assert CellReader().read([cells[6]])[0].blank  # too little ink for the model's blank test
+    reading = read_crop(dashed, zone, dpi=FIELD_DPI)
+    assert reading.raw[6] == "-"
+    assert reading.value == truth
+    specked = crop.copy()
+    specked[middle : middle + 2, centre : centre + 3] = 20
+    assert read_crop(specked, zone, dpi=FIELD_DPI).value is None
+
+
+@needs_corpus
 def test_hollow_hyphen_reads_as_a_hyphen() -> None:
     """A hyphen drawn as a small outline (some people outline every stroke) is only 1.3–1.7 times
     as wide as tall; the model sees a box (M), the dash test still sees a short flat mark."""

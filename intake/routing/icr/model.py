@@ -19,7 +19,7 @@ MODEL = HERE / "icr.onnx"
 SIZE = 28  # network input, pixels square
 FIT = 22  # the character's longer side after normalisation; the rest is margin
 _INK = 250  # cells come with the paper set to 255 (see comb.py); anything darker is ink
-_SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
+SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
 BLANK_SHARE = 0.004  # a cell with less ink than this share of its image has nothing written
 
 
@@ -49,7 +49,7 @@ def normalise(cell: np.ndarray) -> np.ndarray | None:
     ink = cell < _INK
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, _SPECK * cell.size)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, SPECK * cell.size)
     mask = keep[labels]
     if mask.sum() < max(12, BLANK_SHARE * cell.size):
         return None
