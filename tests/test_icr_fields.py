@@ -259,6 +259,15 @@ def test_municipality_cut_wrong_reads_as_the_nearest_name_but_is_never_clear(wri
     assert reading.candidates[0][0] == "KAJAANI"
 
 
+def test_a_nearest_name_brings_its_places_other_name_however_far_down(monkeypatch) -> None:
+    """VASSA: VASA with a stray piece, or VAASA with a letter misread. Which of Vaasa's names was
+    written is for the pair's proof to weigh (fields._torn), so the other name is always shown."""
+    monkeypatch.setattr(rules, "_NEAREST_SHOWN", 1)
+    reading = rules.read_municipality(_glyphs("VASSA"), _slots("VASSA"))
+    assert reading.value == "VASA" and not reading.clear
+    assert [text for text, _ in reading.candidates] == ["VASA", "VAASA"]
+
+
 @pytest.mark.parametrize(
     ("written", "value"),
     [("JÄ RVINEN", "JÄRVINEN"), ("M ÄKELÄ LIISA", "MÄKELÄ LIISA"), ("ASEMATIE 10", "ASEMATIE 10"),
@@ -521,6 +530,32 @@ def test_a_clear_code_proves_the_place_but_not_which_of_its_names_was_written() 
     code = _doubtful(("65100", 0.6), ("65200", 0.4))  # both Vaasa: the pairs name the place, not the name
     readings["postal_code"] = (_zone("postal_code", FieldKind.POSTAL), code)
     assert prove(readings)["municipality"].valid is not True
+
+
+def test_a_nearest_name_never_proves_which_of_a_places_names_was_written() -> None:
+    """Femke's VAASA cut into V, R, a speck, AS as one glyph and A: the nearest names are VASA, VIRMO,
+    VANDA and, fourth, VAASA (``read_municipality`` keeps the place's other name). Beside a
+    clear 65100 the name read holds 0.93 of Vaasa's two: the code is proven, the municipality
+    goes to a person with both names (it went through as VASA)."""
+    cut = FieldReading(
+        "VASA", 0.0, (("VASA", 0.51), ("VIRMO", 0.23), ("VANDA", 0.14), ("VAASA", 0.04)), "VRMR",
+        "nearest municipality name to what was read",
+    )  # fmt: skip
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("65100")),
+        "municipality": (_zone("municipality", FieldKind.TEXT), cut),
+    }
+    values = prove(readings)
+    assert values["postal_code"].valid is True and values["postal_code"].value == "65100"
+    assert values["municipality"].valid is not True
+    assert values["municipality"].candidates[:2] == ("VASA", "VAASA")
+    cut_pori = replace(cut, value="PORI", candidates=(("PORI", 0.6), ("PIRI", 0.2)), raw="PDRI")
+    readings = {
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("28100")),
+        "municipality": (_zone("municipality", FieldKind.TEXT), cut_pori),
+    }
+    values = prove(readings)  # BJÖRNEBORG, Pori's other name, is no candidate: the pair proves PORI
+    assert values["postal_code"].valid is True and values["municipality"].valid is True
 
 
 @pytest.mark.parametrize(("written", "valid"), [("PORI", True), ("TURKU", None)])

@@ -18,7 +18,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.fi import hetu as stdnum_hetu
 from stdnum.fi import ytunnus as stdnum_ytunnus
 
-from intake.places import all_municipalities, postal_area
+from intake.places import all_municipalities, find_municipality, postal_area
 from intake.routing.icr.decode import (
     DIGITS,
     LETTERS,
@@ -526,7 +526,12 @@ def read_municipality(glyphs: Sequence[Glyph], slots: Sequence[Slot]) -> FieldRe
         nearest = _nearest_names(chars, best)
         if nearest and nearest[0][1] >= _NEAREST_SHARE:  # a letter merged, split or lost: never clear
             reason = "nearest municipality name to what was read (a letter cut, merged or misread)"
-            return FieldReading(nearest[0][0], 0.0, tuple(nearest[:_NEAREST_SHOWN]), raw, reason)
+            # The place's other name goes with it, however far down: which of the two was
+            # written is a question for a second field's proof (fields._torn), not only which place.
+            found = find_municipality(nearest[0][0])
+            other = {n.upper() for n in found.names()} if found else set()
+            shown = nearest[:_NEAREST_SHOWN] + [(n, p) for n, p in nearest[_NEAREST_SHOWN:] if n in other]
+            return FieldReading(nearest[0][0], 0.0, tuple(shown), raw, reason)
         # Not a name on the list: what was read, for a person to check.
         return FieldReading(read_text([([g for g, _ in chars], slots)]).value, 0.0, reading.candidates, raw,
                             reading.reason)  # fmt: skip
