@@ -512,49 +512,43 @@ def test_an_unclear_code_is_not_proven_but_the_place_both_readings_name_is(share
     assert values["postal_code"].candidates == ("28100", "28130")
 
 
-def test_a_clear_code_proves_the_place_but_not_which_of_its_names_was_written() -> None:
-    """VO9SO beside a clear 65100: VASA (0.54) or VAASA (0.44), Vaasa's two names, one letter cut
-    or merged. The code and the place agree, so the code is proven; the spelling is a guess and
-    goes to a person with both names (femke's VAASA went through as VASA)."""
-    torn = FieldReading(
-        "VASA", 0.0, (("VASA", 0.54), ("VAASA", 0.44), ("RESO", 0.02)), "VO9SO",
-        "nearest municipality name to what was read",
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "candidates"),
+    [
+        ("VO9SO", (("VASA", 0.54), ("VAASA", 0.44), ("RESO", 0.02))),
+        ("VRMR", (("VASA", 0.51), ("VIRMO", 0.23), ("VANDA", 0.14), ("VAASA", 0.04))),
+    ],
+    ids=["both-names-near", "other-name-fourth"],
+)
+def test_a_clear_code_proves_the_place_but_not_which_of_its_names_was_written(raw: str, candidates: tuple) -> None:
+    """A letter cut or merged, beside a clear 65100: VASA or VAASA, Vaasa's two names. The code
+    and the place agree, so the code is proven; the spelling is a guess and goes to a person
+    with both names. Femke's VAASA, cut into V, R, a speck, AS as one glyph and A, had VIRMO
+    and VANDA before VAASA (``read_municipality`` keeps the place's other name however far
+    down), and went through as VASA when only the first three were weighed."""
+    torn = FieldReading("VASA", 0.0, candidates, raw, "nearest municipality name to what was read")
     readings = {
         "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("65100")),
         "municipality": (_zone("municipality", FieldKind.TEXT), torn),
     }
     values = prove(readings)
-    assert values["postal_code"].valid is True and values["municipality"].valid is not True
+    assert values["postal_code"].valid is True and values["postal_code"].value == "65100"
+    assert values["municipality"].valid is not True
     assert values["municipality"].candidates[:2] == ("VASA", "VAASA")
     code = _doubtful(("65100", 0.6), ("65200", 0.4))  # both Vaasa: the pairs name the place, not the name
     readings["postal_code"] = (_zone("postal_code", FieldKind.POSTAL), code)
     assert prove(readings)["municipality"].valid is not True
 
 
-def test_a_nearest_name_never_proves_which_of_a_places_names_was_written() -> None:
-    """Femke's VAASA cut into V, R, a speck, AS as one glyph and A: the nearest names are VASA, VIRMO,
-    VANDA and, fourth, VAASA (``read_municipality`` keeps the place's other name). Beside a
-    clear 65100 the name read holds 0.93 of Vaasa's two: the code is proven, the municipality
-    goes to a person with both names (it went through as VASA)."""
-    cut = FieldReading(
-        "VASA", 0.0, (("VASA", 0.51), ("VIRMO", 0.23), ("VANDA", 0.14), ("VAASA", 0.04)), "VRMR",
-        "nearest municipality name to what was read",
-    )  # fmt: skip
+def test_a_nearest_name_of_a_place_whose_other_name_is_no_candidate_pairs() -> None:
+    """PORI read from a badly cut P?RI beside a clear 28100: BJÖRNEBORG, Pori's other name, is no
+    candidate, so the pair proves PORI."""
+    cut = FieldReading("PORI", 0.0, (("PORI", 0.6), ("PIRI", 0.2)), "PDRI", "nearest municipality name")
     readings = {
-        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("65100")),
+        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("28100")),
         "municipality": (_zone("municipality", FieldKind.TEXT), cut),
     }
     values = prove(readings)
-    assert values["postal_code"].valid is True and values["postal_code"].value == "65100"
-    assert values["municipality"].valid is not True
-    assert values["municipality"].candidates[:2] == ("VASA", "VAASA")
-    cut_pori = replace(cut, value="PORI", candidates=(("PORI", 0.6), ("PIRI", 0.2)), raw="PDRI")
-    readings = {
-        "postal_code": (_zone("postal_code", FieldKind.POSTAL), _clear("28100")),
-        "municipality": (_zone("municipality", FieldKind.TEXT), cut_pori),
-    }
-    values = prove(readings)  # BJÖRNEBORG, Pori's other name, is no candidate: the pair proves PORI
     assert values["postal_code"].valid is True and values["municipality"].valid is True
 
 
