@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import cv2
 import numpy as np
 
 from intake.routing.icr import rules
 from intake.routing.icr.comb import FLAT, Comb, split_comb, zone_crop
 from intake.routing.icr.decode import DIGITS, FieldReading, Slot, fold, slots
 from intake.routing.icr.line import Glyph, split_lines, split_touching
-from intake.routing.icr.model import SPECK, CellReader, CellReading, IcrModelError
+from intake.routing.icr.model import CellReader, CellReading, IcrModelError, strokes
 from intake.routing.templates import FieldKind, Zone
 from intake.units import px_per_mm
 
@@ -186,7 +185,7 @@ def comb_slots(
     A hyphen written short and light has less ink than a box needs not to count as blank
     (model.BLANK_SHARE): 4 of 517 hyphens (dev corpus and 810 synthetic forms in held-out
     fonts), 0.6–1.2 mm long. In a henkilötunnus's century box, where something must be
-    written, a mark that is a hyphen by its shape (and not a speck of dust, model.SPECK) is
+    written, a mark that is a hyphen by its shape (and not a speck of dust, model.strokes) is
     read as one; 3 of the 4 are, the fourth is as tall as it is wide.
     """
     boxes = [
@@ -194,15 +193,9 @@ def comb_slots(
         for image, reading, slot in zip(images, readings, slots(readings, classes), strict=True)
     ]
     if kind == FieldKind.HETU and len(boxes) == 11 and not boxes[_CENTURY_BOX]:
-        boxes[_CENTURY_BOX] = _dash(_without_dust(images[_CENTURY_BOX]), {}, height)
+        cell = images[_CENTURY_BOX]
+        boxes[_CENTURY_BOX] = _dash(np.where(strokes(cell), cell, np.uint8(255)), {}, height)
     return boxes
-
-
-def _without_dust(cell: np.ndarray) -> np.ndarray:
-    ink = (cell < 255).astype(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    dust = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < max(4, SPECK * cell.size))
-    return np.where(np.isin(labels, dust[dust > 0]), np.uint8(255), cell)
 
 
 def _slots(glyphs: list[Glyph], reader: CellReader, capitals: bool) -> list[Slot]:

@@ -19,7 +19,7 @@ MODEL = HERE / "icr.onnx"
 SIZE = 28  # network input, pixels square
 FIT = 22  # the character's longer side after normalisation; the rest is margin
 _INK = 250  # cells come with the paper set to 255 (see comb.py); anything darker is ink
-SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
+_SPECK = 0.0015  # components smaller than this share of the cell are dust, not strokes
 BLANK_SHARE = 0.004  # a cell with less ink than this share of its image has nothing written
 
 
@@ -40,17 +40,21 @@ class CellReading:
         return self.alternatives[0][0] if self.alternatives else ""
 
 
+def strokes(cell: np.ndarray) -> np.ndarray:
+    """The cell's ink without dust: components smaller than _SPECK of the cell are left out."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((cell < _INK).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, _SPECK * cell.size)
+    return keep[labels]
+
+
 def normalise(cell: np.ndarray) -> np.ndarray | None:
     """The character scaled into a SIZE×SIZE float image (ink 1, paper 0); None when blank.
 
     Scaling by the ink's bounding box, not the box's, makes the classifier indifferent to how
     big and where in the box a person writes. Training uses this same function.
     """
-    ink = cell < _INK
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, SPECK * cell.size)
-    mask = keep[labels]
+    mask = strokes(cell)
     if mask.sum() < max(12, BLANK_SHARE * cell.size):
         return None
     ys, xs = np.nonzero(mask)
