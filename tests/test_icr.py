@@ -15,10 +15,10 @@ from conftest import CORPUS
 from intake.capture import clean, inspect, load_page
 from intake.config import CaptureConfig
 from intake.routing import align as registration
-from intake.routing.icr import CellReader, _dash, read_crop, read_zone, split_comb, zone_crop
+from intake.routing.icr import CellReader, IcrModelError, _dash, read_crop, read_zone, split_comb, zone_crop
 from intake.routing.icr.comb import MARGIN_MM, _erase_rule
 from intake.routing.icr.decode import slots
-from intake.routing.icr.model import MODEL
+from intake.routing.icr.model import FIT, MODEL, aspect, normalise
 from intake.routing.icr.rules import read_hetu
 from intake.routing.recognise import FIELD_DPI
 from intake.routing.templates import load_templates
@@ -65,6 +65,38 @@ def _readings(text: str, p: float = 0.97) -> list[dict[str, float]]:
 def test_model_is_small_and_knows_every_class() -> None:
     assert MODEL.stat().st_size < 8_000_000  # three networks joined (tools/icr/combine.py); speed is make bench's
     assert set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ-+") <= {c.upper() for c in CellReader().classes}
+
+
+def test_a_model_trained_on_other_glyph_images_is_refused(tmp_path: Path) -> None:
+    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    del meta["normalisation"]  # as every model before round thirteen: the ink's box scaled as it is
+    (tmp_path / "old.onnx").write_bytes(MODEL.read_bytes())
+    (tmp_path / "old.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IcrModelError, match="trained on other glyph images"):
+        CellReader(tmp_path / "old.onnx")
+
+
+def _extent(image: np.ndarray) -> tuple[int, int]:
+    """Width and height of the ink in a normalised image."""
+    return int((image > 0.05).any(axis=0).sum()), int((image > 0.05).any(axis=1).sum())
+
+
+@pytest.mark.parametrize(("width", "height"), [(12, 60), (30, 60), (60, 60), (60, 14)], ids=["1", "4", "0", "-"])
+def test_a_narrow_glyph_is_widened_but_stays_narrower(width: int, height: int) -> None:
+    cell = np.full((90, 90), 255, np.uint8)
+    cell[15 : 15 + height, 15 : 15 + width] = 0
+    w, h = _extent(normalise(cell))
+    ratio = min(width, height) / max(width, height)
+    assert max(w, h) == FIT
+    assert min(w, h) == pytest.approx(FIT * aspect(ratio), abs=1)
+    assert min(w, h) / FIT >= ratio  # widened (a 1 of 0.2 to 0.53, a closed 4 of 0.5 to 0.84)
+    assert (w >= h) == (width >= height)  # never turned the other way
+
+
+def test_aspect_keeps_the_order_of_narrow_and_wide() -> None:
+    ratios = np.linspace(0, 1, 21)
+    widened = [aspect(r) for r in ratios]
+    assert widened == sorted(widened) and aspect(1.0) == pytest.approx(1.0) and aspect(0.0) == 0.0
 
 
 @pytest.mark.parametrize("value", ["010594Y9032", "131052-928T", "290200A947V"], ids=["Y-sign", "dash", "2000s"])

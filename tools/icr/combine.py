@@ -163,7 +163,10 @@ def main() -> None:
         return
     parts = [load(path) for path in args.models]
     first = parts[0][2]
-    meta = {key: first[key] for key in ("classes", "size", "training_fonts", "held_out_fonts",
+    made = {m.get("normalisation") for _, _, m in parts}
+    if len(made) > 1:
+        raise SystemExit(f"the models were trained on differently normalised glyphs: {sorted(map(str, made))}")
+    meta = {key: first[key] for key in ("classes", "size", "normalisation", "training_fonts", "held_out_fonts",
                                         "excluded_font_packages") if key in first}  # fmt: skip
     meta["members"] = [
         {"model": path.name, **{k: v for k, v in m.items() if k not in meta}}

@@ -30,7 +30,7 @@ with contextlib.suppress(ImportError):
 import cv2
 import numpy as np
 
-from intake.routing.icr.model import SIZE, normalise
+from intake.routing.icr.model import NORMALISATION, SIZE, normalise
 from tools.icr import unipen
 from tools.icr.glyphs import CANVAS, EXCLUDED, HELD_OUT, augment, drawn_digits, fonts, render
 from tools.icr.strokes import drawn as stroke_digits
@@ -287,8 +287,9 @@ def main() -> None:
         named = set(json.loads(args.fonts_of.with_suffix(".json").read_text(encoding="utf-8"))["training_fonts"])
         used = [p for p in used if p.name in named]
     print(f"{len(used)} training fonts, {len(held)} held out: {[p.stem for p in held]}", flush=True)
-    data = args.validation.with_name(f"fonts_{args.per_class}_{args.seed}.npz")
-    if data.is_file():  # rendering takes minutes; the samples depend only on the arguments
+    # Rendering takes minutes; the samples depend only on the arguments and on ``normalise``.
+    data = args.validation.with_name(f"fonts_{args.per_class}_{args.seed}_{NORMALISATION}.npz")
+    if data.is_file():
         cached = np.load(data)
         x, y, vx, vy = (cached[k] for k in ("x", "y", "vx", "vy"))
     else:
@@ -328,7 +329,7 @@ def main() -> None:
     print(f"held-out fonts {font_acc:.4f}, held-out MNIST {mnist_acc:.4f}, T={temperature}, {seconds:.0f} s")
     args.validation.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.validation, x=vx, y=vy, fonts=np.array([p.stem for p in held]))
-    meta = {"classes": list(CLASSES), "temperature": temperature, "size": SIZE,
+    meta = {"classes": list(CLASSES), "temperature": temperature, "size": SIZE, "normalisation": NORMALISATION,
             "held_out_font_accuracy": round(font_acc, 4), "held_out_mnist_accuracy": round(mnist_acc, 4),
             "training_fonts": [p.name for p in used], "held_out_fonts": [p.name for p in held],
             "excluded_font_packages": list(EXCLUDED), "train_seconds": round(seconds),
