@@ -23,25 +23,26 @@ from intake.cli import main
 from intake.demo.pki import DemoPki
 from intake.store import open_store
 
-# scan_0038.png: a Kela sickness-allowance form (KELA, kela-sv8-fi) whose hand-printed
-# henkilötunnus has several rule-passing readings (the first is right at 0.997, none clear) and
-# whose municipality is unproven. A better reader can make such a scan clear: then pick another
-# (scan_0050.png became clear in round six of #10, scan_0088.jpg in round nine).
-UNSURE_HETU = "scan_0038.png"
-UNSURE_HETU_TRUTH = "290957-9422"
+# scan_0078.tif: a community-sanctions form (RISE, rise-yks4-fi) whose hand-printed
+# henkilötunnus has several rule-passing readings (the first is right, none clear) and on
+# which no municipality was written. A better reader can make such a scan clear: then pick
+# another (scan_0050.png became clear in round six of #10, scan_0088.jpg in round nine,
+# scan_0038.png, a Kela form, in round thirteen).
+UNSURE_HETU = "scan_0078.tif"
+UNSURE_HETU_TRUTH = "111050-908B"
 OTHER = "scan_0005.jpg"  # an enforcement form (ULOSOTTO): no rule takes it
 PASSWORD = "kala-kissa-2026"
 
 
 def write_config(folder: Path, pki: DemoPki, *, smtp_port: int = 25, hot_folder: Path | None = None,
                  live_wait_s: float = 20.0) -> Path:  # fmt: skip
-    """Kela forms from Oulu go to the agency; everything else is held."""
+    """RISE forms from Oulu go to the agency; everything else is held."""
     hot = f'hot_folder = "{hot_folder}"\n' if hot_folder else ""
     path = folder / "intake.toml"
     path.write_text(f"""
 [[routing.rules]]
-id = "kela-oulu"
-authority = "KELA"
+id = "rise-oulu"
+authority = "RISE"
 municipality = ["Oulu"]
 destination = "agency"
 

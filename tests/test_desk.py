@@ -47,7 +47,7 @@ def test_wrong_password_is_refused(desk: Config) -> None:
 
 def test_security_headers_and_no_cache(desk: Config) -> None:
     client = _client("maija")
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     for path in ("/", f"/documents/{doc}", f"/documents/{doc}/pages/1.png", f"/documents/{doc}/crops/hetu.png"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -63,7 +63,7 @@ def test_security_headers_and_no_cache(desk: Config) -> None:
 
 def test_csrf_is_required_for_every_change(desk: Config) -> None:
     client = _client("maija", csrf=True)
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     response = client.post(f"/documents/{doc}/act", {"action": "reject", "reason": "forged"})
     assert response.status_code == 403
     assert open_store(desk).get(doc).state == "held"
@@ -72,7 +72,7 @@ def test_csrf_is_required_for_every_change(desk: Config) -> None:
 def test_no_personal_data_in_any_url(desk: Config) -> None:
     client = _client("maija")
     docs = _documents(client)
-    doc = docs["kela-sv8-fi"]
+    doc = docs["rise-yks4-fi"]
     client.post(f"/documents/{doc}/act", {"action": "pick", "name": "hetu", "candidate": UNSURE_HETU_TRUTH})
     for path in ("/", f"/documents/{doc}", f"/documents/{docs['ulosotto-uo1-fi']}"):
         html = client.get(path).content.decode()
@@ -87,7 +87,7 @@ def test_held_first_with_plain_reasons_and_crops_beside_doubtful_values(desk: Co
     assert "Vastaanottaja riippuu asiakkaan tiedosta kotikunta, jota ei voitu lukea: anna se." in html
     assert "Mikään sääntö ei kerro, minne lomake menee" in html
     assert "mml-lh1" not in html and "text match" not in html
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     page = client.get(f"/documents/{doc}").content.decode()
     row = page[page.index('id="field-hetu"') : page.index("</tr>", page.index('id="field-hetu"'))]
     assert f"/documents/{doc}/crops/hetu.png" in row and "tarkista" in row and UNSURE_HETU_TRUTH in row
@@ -95,7 +95,7 @@ def test_held_first_with_plain_reasons_and_crops_beside_doubtful_values(desk: Co
 
 def test_resolve_and_release(desk: Config) -> None:
     client = _client("maija")
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     act = f"/documents/{doc}/act"
     page = client.post(act, {"action": "release"}, follow=True).content.decode()
     assert "Ei lähetetty: katso, miksi asiakirja odottaa." in page and open_store(desk).get(doc).state == "held"
@@ -116,19 +116,19 @@ def test_resolve_and_release(desk: Config) -> None:
 def test_search_by_package_id_or_form_only(desk: Config) -> None:
     client = _client("maija")
     html = client.post("/", {"q": "ulosotto"}).content.decode()
-    assert "ulosotto-uo1-fi" in html and "kela-sv8-fi" not in html
+    assert "ulosotto-uo1-fi" in html and "rise-yks4-fi" not in html
     assert "No documents." in client.post("/", {"q": "JÄRVINEN"}).content.decode() or \
         "Ei asiakirjoja." in client.post("/", {"q": "JÄRVINEN"}).content.decode()  # fmt: skip
 
 
 def test_roles(desk: Config) -> None:
     advisor, admin = _client("maija"), _client("ville")
-    doc = _documents(advisor)["kela-sv8-fi"]
+    doc = _documents(advisor)["rise-yks4-fi"]
     for path in ("/admin/rules", "/admin/audit", f"/documents/{doc}/explain"):
         assert advisor.get(path).status_code == 403
         assert admin.get(path).status_code == 200
     rules = admin.get("/admin/rules").content.decode()
-    assert "Styrningsregler" in rules and "kela-oulu" in rules and "needs the customer" in rules
+    assert "Styrningsregler" in rules and "rise-oulu" in rules and "needs the customer" in rules
     advisor.post(f"/documents/{doc}/act", {"action": "reject", "reason": "asiakas perui"})
     audit = admin.get("/admin/audit").content.decode()
     assert "maija" in audit and "avvisat" in audit
@@ -190,7 +190,7 @@ def test_a_failed_delivery_shows_its_reason_and_can_be_retried(desk: Config) -> 
     import datetime as dt
 
     client = _client("maija")
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     act = f"/documents/{doc}/act"
     client.post(act, {"action": "municipality", "municipality": "Oulu"})
     client.post(act, {"action": "release"})
@@ -232,7 +232,7 @@ def test_a_failed_delivery_shows_its_reason_and_can_be_retried(desk: Config) -> 
 def test_page_and_form_actions(desk: Config, posts: list[dict[str, str]], pages: int, message: str) -> None:
     client = _client("maija")
     docs = _documents(client)
-    doc, other = docs["kela-sv8-fi"], docs["ulosotto-uo1-fi"]
+    doc, other = docs["rise-yks4-fi"], docs["ulosotto-uo1-fi"]
     for post in posts:
         page = client.post(f"/documents/{doc}/act", {k: other if v == "OTHER" else v for k, v in post.items()},
                            follow=True).content.decode()  # fmt: skip
@@ -242,7 +242,7 @@ def test_page_and_form_actions(desk: Config, posts: list[dict[str, str]], pages:
 
 def test_every_control_has_a_label_and_every_image_a_text(desk: Config) -> None:
     client = _client("ville")
-    doc = _documents(client)["kela-sv8-fi"]
+    doc = _documents(client)["rise-yks4-fi"]
     for path in ("/", f"/documents/{doc}", "/admin/rules"):
         html = client.get(path).content.decode()
         labelled = set(re.findall(r'<label[^>]* for="([^"]+)"', html))

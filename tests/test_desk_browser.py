@@ -100,8 +100,9 @@ def test_advisor_resolves_an_uncertain_henkilotunnus_and_the_agency_receives_it(
 
     # The scanner writes the file under a temporary name, then renames it (as desk scanners do).
     page = browser.find_element(By.TAG_NAME, "html")
-    shutil.copyfile(corpus / UNSURE_HETU, hot / "scan.png.part")
-    os.rename(hot / "scan.png.part", hot / "Järvinen Kaisa.png")
+    suffix = Path(UNSURE_HETU).suffix
+    shutil.copyfile(corpus / UNSURE_HETU, hot / f"scan{suffix}.part")
+    os.rename(hot / f"scan{suffix}.part", hot / f"Järvinen Kaisa{suffix}")
     row = _wait(browser, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#rows tr.held")))
     assert "anna se" in row.text  # the reason, in plain Finnish: the municipality is needed
     assert page.tag_name == "html"  # the same page, not stale: the desk pushed the row into it

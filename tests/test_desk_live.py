@@ -126,7 +126,7 @@ def test_rows_answer_when_an_advisor_or_another_process_changes_a_document(desk:
     assert response["X-Desk-Version"] != version and 'class="rejected"' in response.content.decode()
 
     def reject_elsewhere() -> None:  # 'intake review' in another process: no announcement reaches here
-        command = ["review", "reject", ids["kela-sv8-fi"], "--reason", "perui", "--config", str(desk.source)]
+        command = ["review", "reject", ids["rise-yks4-fi"], "--reason", "perui", "--config", str(desk.source)]
         subprocess.run([sys.executable, "-m", "intake.cli", *command], check=True, capture_output=True, timeout=60)
 
     response, seconds = _while_waiting(advisor, response["X-Desk-Version"], reject_elsewhere)

@@ -94,7 +94,7 @@ def test_the_desk_releases_by_the_reloaded_rules(fresh: Callable, tmp_path: Path
     config = fresh()  # its one rule needs the customer's municipality
     desk = Desk(open_store(config), config, dispatcher=Dispatcher(config))
     rules = Reloader(config)
-    [held] = [s for s in desk.store.find(state=State.HELD) if s.form_id == "kela-sv8-fi"]
+    [held] = [s for s in desk.store.find(state=State.HELD) if s.form_id == "rise-yks4-fi"]
     assert config.source is not None
     text = config.source.read_text(encoding="utf-8").replace('municipality = ["Oulu"]\n', "")
     config.source.write_text(text, encoding="utf-8")

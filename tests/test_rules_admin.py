@@ -194,13 +194,13 @@ def test_explain_a_real_scan(corpus: Path, capsys, scan: str, extra: list[str], 
 
 
 def test_replay_reads_the_document_store_when_there_is_one(fresh: Callable, tmp_path: Path, capsys) -> None:
-    config = fresh()  # the real pipeline stored a Kela form held for its municipality, and a form no rule takes
+    config = fresh()  # the real pipeline stored a RISE form held for its municipality, and a form no rule takes
     new = tmp_path / "new.toml"
     certificate = config.destinations["agency"].certificate
     new.write_text(f'[destinations.agency]\naddress = "{AGENCY}"\ncertificate = "{certificate}"\n'
-                   '[[rules]]\nid = "kela"\nauthority = "KELA"\ndestination = "agency"\n')  # fmt: skip
+                   '[[rules]]\nid = "rise"\nauthority = "RISE"\ndestination = "agency"\n')  # fmt: skip
     args = ["rules", "replay", "--config", str(config.source), "--since", str(dt.date.today()), "--rules", str(new)]
     assert main(args) == ExitCode.OK
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == f"2 document(s) since {dt.date.today()} (the document store): 1 would be decided differently"
-    assert "kela-sv8-fi: was held: " in out[0] and out[0].endswith(f"now -> agency <{AGENCY}> (rule kela)")
+    assert "rise-yks4-fi: was held: " in out[0] and out[0].endswith(f"now -> agency <{AGENCY}> (rule rise)")

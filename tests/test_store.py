@@ -43,7 +43,7 @@ def test_process_keeps_each_document_with_pages_crops_and_history(stored_spool: 
         crops = [row[0] for row in db.execute("SELECT crop FROM store_storedfield WHERE crop IS NOT NULL")]
         events = db.execute("SELECT who, action FROM store_event").fetchall()
         images = [row[0] for row in db.execute("SELECT image FROM store_storedpage")]
-    assert sorted(row[2] for row in documents) == ["kela-sv8-fi", "ulosotto-uo1-fi"]
+    assert sorted(row[2] for row in documents) == ["rise-yks4-fi", "ulosotto-uo1-fi"]
     assert {row[1] for row in documents} == {"held"} and {row[4] for row in documents} == {None}
     assert any(UNSURE_HETU_TRUTH in candidates for candidates in hetu)
     assert crops and all((stored_spool / "store" / crop).is_file() for crop in crops)
@@ -58,7 +58,7 @@ def test_process_keeps_each_document_with_pages_crops_and_history(stored_spool: 
 def test_review_show_says_why_in_plain_words(fresh: Fresh, capsys: pytest.CaptureFixture[str]) -> None:
     config = fresh().source
     ids = _ids(capsys, config)
-    code, out = _review(capsys, config, "show", ids["kela-sv8-fi"], "--json")
+    code, out = _review(capsys, config, "show", ids["rise-yks4-fi"], "--json")
     shown = json.loads(out)
     assert code == ExitCode.OK
     assert shown["reasons"] == [
@@ -73,7 +73,7 @@ def test_release_needs_the_municipality_then_routes_and_queues(
     fresh: Fresh, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = fresh()
-    doc = _ids(capsys, config.source)["kela-sv8-fi"]
+    doc = _ids(capsys, config.source)["rise-yks4-fi"]
     code, _ = _review(capsys, config.source, "release", doc, "--no-send", "--as", "maija")
     assert code == ExitCode.USAGE  # the rules still need the municipality: held, nothing queued
     assert Outbox(config.transport.spool / "outbox").list() == []
@@ -110,7 +110,7 @@ def test_reject_with_a_reason(fresh: Fresh, capsys: pytest.CaptureFixture[str]) 
     assert code == ExitCode.OK
     stored = open_store(config).get(doc)
     assert (stored.state, stored.rejected_reason) == ("rejected", "customer took it back")
-    assert _ids(capsys, config.source).keys() == {"kela-sv8-fi"}  # list: held only
+    assert _ids(capsys, config.source).keys() == {"rise-yks4-fi"}  # list: held only
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_wrong_corrections_are_refused(
     fresh: Fresh, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     config = fresh()
-    doc = _ids(capsys, config.source)["kela-sv8-fi"]
+    doc = _ids(capsys, config.source)["rise-yks4-fi"]
     code = main(["review", "release", doc, *args, "--no-send", "--config", str(config.source)])
     assert code == ExitCode.USAGE and message in capsys.readouterr().err
     assert open_store(config).get(doc).state == "held"
@@ -149,7 +149,7 @@ def test_page_actions_split_rotate_drop_merge(fresh: Fresh, capsys: pytest.Captu
     store = open_store(config)
     desk = Desk(store, config)
     ids = _ids(capsys, config.source)
-    first, second = ids["kela-sv8-fi"], ids["ulosotto-uo1-fi"]
+    first, second = ids["rise-yks4-fi"], ids["ulosotto-uo1-fi"]
     image = store.image(store.get(first).pages.get(position=1).image)
     with Image.open(image) as before:
         size = before.size
@@ -192,7 +192,7 @@ def test_finished_documents_are_purged_after_keep_days(fresh: Fresh, capsys: pyt
 
     config = fresh()
     ids = _ids(capsys, config.source)
-    sent, rejected = ids["kela-sv8-fi"], ids["ulosotto-uo1-fi"]
+    sent, rejected = ids["rise-yks4-fi"], ids["ulosotto-uo1-fi"]
     desk = Desk(open_store(config), config, dispatcher=Dispatcher(config))
     desk.set_municipality(sent, "Oulu", who="maija")
     released = desk.release(sent, who="maija")
