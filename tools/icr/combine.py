@@ -76,6 +76,8 @@ def onto(base: Path, path: Path, out: Path, share: float | None = None) -> None:
         raise SystemExit(f"{path} is not one model of this training's classes")
     if "members" not in base_meta or base_meta["classes"] != meta["classes"]:
         raise SystemExit(f"{base} is not a joined model of this training's classes")
+    if base_meta.get("normalisation") != meta.get("normalisation"):
+        raise SystemExit(f"{path} was trained on glyphs normalised otherwise than {base}'s members")
     temperature = float(meta.get("temperature", 1.0))
     count = len(base_meta["members"])
     joined, extra = onnx.load(str(base)), onnx.load(str(path))
